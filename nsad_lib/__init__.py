@@ -1,0 +1,56 @@
+"""nsad-lib: discovered activation functions as safe, versioned, drop-in PyTorch modules.
+
+>>> import torch.nn as nn, nsad_lib
+>>> act = nsad_lib.get("hajbi2026-higgs-fig-v1")      # a fresh nn.Module on every call
+
+The top-level import is light: torch, sympy and everything heavy load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first attribute access)
+_LAZY: dict[str, str] = {
+    "get": "nsad_lib.registry",
+    "list_entries": "nsad_lib.registry",
+    "info": "nsad_lib.registry",
+    "Registry": "nsad_lib.registry",
+    "Entry": "nsad_lib.entry",
+    "Formula": "nsad_lib.formula",
+    "parse": "nsad_lib.formula",
+    "SymbolicActivation": "nsad_lib.activation",
+    "check": "nsad_lib.compat",
+    "NsadError": "nsad_lib.errors",
+    "FormulaError": "nsad_lib.errors",
+    "EntryError": "nsad_lib.errors",
+    "UnknownEntryError": "nsad_lib.errors",
+    "EntryConflictError": "nsad_lib.errors",
+    "DataError": "nsad_lib.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nsad_lib.activation import SymbolicActivation
+    from nsad_lib.entry import Entry
+    from nsad_lib.errors import DataError, EntryConflictError, EntryError, FormulaError, NsadError, UnknownEntryError
+    from nsad_lib.formula import Formula, parse
+    from nsad_lib.registry import Registry, get, info, list_entries
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'nsad_lib' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,68 @@
+"""The typer application and the shared error handling of every command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from nsad_lib import __version__
+
+app = typer.Typer(
+    name="nsad-lib",
+    help="Discovered activation functions: registry, discovery, checks, Hub and reproduction.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"nsad-lib {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """nsad-lib: discovered activation functions for PyTorch."""
+
+
+def _register_commands() -> None:
+    # Each module adds its own commands; importing them here keeps `_app` the one place that
+    # knows the full command set.
+    from nsad_lib.cli import registry_cmds, reproduce_cmd, discover_cmd, check_cmd, hub_cmds, bench_cmd
+
+    for module in (registry_cmds, reproduce_cmd, discover_cmd, check_cmd, hub_cmds, bench_cmd):
+        module.register(app)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console-script entry point: user errors exit 2 with one clear line, no traceback."""
+    from nsad_lib.errors import NsadError
+
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except NsadError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and similar
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

@@ -1,0 +1,1 @@
+"""Small real-data samples shipped with nsad-lib (see samples/README.md for licenses)."""

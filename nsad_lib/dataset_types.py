@@ -1,0 +1,108 @@
+"""The one object every data path returns: a ``Dataset`` with its provenance (``DatasetMeta``).
+
+Kept apart from the loaders so the generic file reader, the named datasets and the experiments
+can share it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+FeatureKind = Literal["continuous", "binary", "count"]
+
+__all__ = ["Dataset", "DatasetMeta", "FeatureKind", "infer_feature_kinds"]
+
+
+@dataclass(frozen=True)
+class DatasetMeta:
+    """Where the rows came from, so a result can name the exact bytes it was computed on.
+
+    ``sha256`` maps each file read (its path as given) to its sha256; ``rows`` is the number of
+    rows kept after any documented subsetting; ``notes`` says every such subsetting or rule
+    (first N rows, binary target rule, vocabulary rule) in plain words.
+    """
+
+    source: str
+    license: str
+    target: str
+    rows: int
+    sha256: dict[str, str] = field(default_factory=dict)
+    paths: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The first file read (most datasets have one)."""
+        return self.paths[0] if self.paths else ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "license": self.license,
+            "target": self.target,
+            "rows": self.rows,
+            "sha256": dict(self.sha256),
+            "paths": list(self.paths),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features ``X`` (float32, rows x features) and binary labels ``y`` (int64, 0/1)."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    feature_kinds: tuple[FeatureKind, ...]
+    meta: DatasetMeta
+
+    def __post_init__(self) -> None:
+        if self.X.ndim != 2 or self.y.ndim != 1 or len(self.X) != len(self.y):
+            raise ValueError(f"dataset {self.name!r}: X must be 2-D and y 1-D with the same rows")
+        if not (len(self.feature_names) == len(self.feature_kinds) == self.X.shape[1]):
+            raise ValueError(f"dataset {self.name!r}: one name and one kind per feature column")
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def positive_rate(self) -> float:
+        return float(self.y.mean())
+
+    def subset(self, rows: np.ndarray, name: str | None = None, note: str | None = None) -> "Dataset":
+        """The same dataset restricted to ``rows`` (indices), its meta noting the subsetting."""
+        rows = np.asarray(rows)
+        notes = self.meta.notes + ((note,) if note else ())
+        meta = DatasetMeta(
+            source=self.meta.source, license=self.meta.license, target=self.meta.target,
+            rows=int(len(rows)), sha256=dict(self.meta.sha256), paths=self.meta.paths, notes=notes,
+        )
+        return Dataset(name or self.name, self.X[rows], self.y[rows], self.feature_names,
+                       self.feature_kinds, meta)
+
+
+def infer_feature_kinds(X: np.ndarray) -> tuple[FeatureKind, ...]:
+    """A deliberately simple per-column guess: 0/1 -> binary, non-negative integers -> count.
+
+    The compatibility checker builds a fuller profile; this is only what a listing needs.
+    """
+    kinds: list[FeatureKind] = []
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        if np.all((col == 0) | (col == 1)):
+            kinds.append("binary")
+        elif np.all(col >= 0) and np.all(col == np.round(col)):
+            kinds.append("count")
+        else:
+            kinds.append("continuous")
+    return tuple(kinds)
