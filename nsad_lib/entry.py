@@ -135,9 +135,8 @@ class Entry:
             provenance=prov,
             metrics=dict(metrics or {}),
         )
-        entry = entry.with_hash()
         entry.validate(check_numerics=check_numerics)
-        return entry
+        return entry.with_hash()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "entry", verify_hash: bool = True, check_numerics: bool = False) -> "Entry":

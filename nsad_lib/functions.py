@@ -9,6 +9,7 @@ backward pass stays exact.
 
 from __future__ import annotations
 
+import mpmath as mlib
 import sympy as sp
 
 #: Threshold under which gplearn's protected operators switch to their fallback value.
@@ -30,7 +31,7 @@ class _RealFunction(sp.Function):
         if not all(a.is_number for a in self.args):
             return None
         value = self._numeric_form()
-        return value.evalf(sp.libmpf.prec_to_dps(prec)) if value is not None else None
+        return value.evalf(mlib.libmp.prec_to_dps(prec)) if value is not None else None
 
     def _numeric_form(self) -> sp.Expr | None:  # overridden per function
         return None

@@ -157,6 +157,17 @@ class _Builder:
     def _add(self, e: sp.Expr) -> int:
         const, terms = e.as_coeff_add()
         acc: int | None = None
+        if const != 0:
+            for term in terms:
+                coeff, rest = term.as_coeff_Mul()
+                if isinstance(rest, sp.erf) and coeff == const:
+                    # c + c*erf(z) == c*erfc(-z), without the cancellation for negative z
+                    # (GELU's tail and its derivative)
+                    slot = self.emit("erfc", (self.lower(-rest.args[0]),))
+                    acc = slot if coeff == 1 else self.emit("mul", (slot, self.const(float(coeff))))
+                    terms = tuple(t for t in terms if t is not term)
+                    const = sp.Integer(0)
+                    break
         for term in terms:
             coeff, rest = term.as_coeff_Mul()
             negative = coeff.is_Number and coeff < 0
@@ -275,7 +286,7 @@ def compile_program(expr: sp.Expr, param_names: Sequence[str] = (), derivatives:
 
 @functools.lru_cache(maxsize=1)
 def _numpy_ops() -> dict[str, Callable[..., Any]]:
-    from scipy.special import erf, expit
+    from scipy.special import erf, erfc, expit
 
     def big(a: np.ndarray) -> np.ndarray:
         return np.abs(a) > PROTECT_EPS
@@ -292,11 +303,9 @@ def _numpy_ops() -> dict[str, Callable[..., Any]]:
         m = big(b)
         return np.where(m, a / np.where(m, b, 1.0), 1.0)
 
-    with_errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-
     def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(*args: Any) -> Any:
-            with with_errstate:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 return fn(*args)
 
         return wrapped
@@ -322,6 +331,7 @@ def _numpy_ops() -> dict[str, Callable[..., Any]]:
         "log": np.log,
         "abs": np.abs,
         "erf": erf,
+        "erfc": erfc,
         "sign": np.sign,
         "step": lambda a: (a > 0).astype(np.result_type(a, np.float32)),
         "zeros": np.zeros_like,

@@ -69,6 +69,7 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "log": torch.log,
     "abs": torch.abs,
     "erf": torch.erf,
+    "erfc": torch.erfc,
     "sign": torch.sign,
     "step": _step,
     "zeros": torch.zeros_like,

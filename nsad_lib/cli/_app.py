@@ -57,12 +57,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and similar
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except Exception as exc:  # click usage errors (typer may vendor its own click)
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" in names:
+            exc.show()  # type: ignore[attr-defined]
             sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        if "Abort" in names:
             sys.exit(1)
         raise

@@ -1,0 +1,265 @@
+"""The safe formula language: parsing, hostile input, canonical round trip, numpy evaluation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nsad_lib.errors import FormulaError
+from nsad_lib.formula import FUNCTIONS, MAX_LENGTH, X, Formula, canonical, parse, symbol
+from nsad_lib.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
+from nsad_lib.registry import Registry
+
+SEED_IDS = ["relu-v1", "gelu-v1", "silu-v1", "hajbi2026-higgs-readme-v1", "hajbi2026-higgs-fig-v1", "hajbi2026-spambase-fig-v1"]
+
+
+def bundled():
+    return Registry(include_env=False)
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("cos(x) - cos(cos(x))", sp.cos(X) - sp.cos(sp.cos(X))),
+        ("3*x + sin(x)", 3 * X + sp.sin(X)),
+        ("x^2", X**2),
+        ("x**2", X**2),
+        ("-x^2", -(X**2)),  # unary minus binds looser than power
+        ("2^3^x", 2 ** (3**X)),  # power is right-associative
+        ("x^-1", 1 / X),
+        ("x/2/3", X / 6),
+        ("abs(x) + Abs(x)", 2 * sp.Abs(X)),
+        ("max(0, x)", sp.Max(0, X)),
+        ("Min(x, 1, 2)", sp.Min(X, 1)),
+        ("pi*x + E", sp.pi * X + sp.E),
+        (".5*x", sp.Float("0.5") * X),
+        ("1e-3*x", sp.Float("0.001") * X),
+        ("sigmoid(x)*softplus(x)", sigmoid(X) * softplus(X)),
+        ("pdiv(x, sin(x)) + plog(x) + psqrt(x) + pinv(x)", pdiv(X, sp.sin(X)) + plog(X) + psqrt(X) + pinv(X)),
+        ("  x\t+\n1 ", X + 1),
+    ],
+)
+def test_parse_builds_the_expected_expression(text, expected):
+    assert parse(text) == expected
+
+
+def test_declared_parameters_become_real_symbols():
+    e = parse("a*x*sigmoid(b*x)", ["a", "b"])
+    assert e == symbol("a") * X * sigmoid(symbol("b") * X)
+    assert all(s.is_real for s in e.free_symbols)
+
+
+def test_protected_operators_are_never_rewritten():
+    e = parse("plog(x) + pdiv(1, x)")
+    assert not e.has(sp.log) and e.has(plog) and e.has(pdiv)
+
+
+@pytest.mark.parametrize(
+    "text, token, position",
+    [
+        ("__import__('os').system('id')", "'", 11),
+        ("x.__class__", ".", 1),
+        ("lambda: x", ":", 6),
+        ("eval(x)", "eval", 0),
+        ("exec('x')", "'", 5),
+        ("x + y", "y", 4),
+        ("sin x", "sin", 0),
+        ("sin", "sin", 0),
+        ("x +", None, 3),
+        ("(x", None, 2),
+        ("x)", ")", 1),
+        ("x[0]", "[", 1),
+        ("x @ x", "@", 2),
+        ("x; import os", ";", 1),
+        ("ｘ + 1", "ｘ", 0),  # full-width x
+        ("х + 1", "х", 0),  # Cyrillic ha
+        ("x\u200b+1", "\u200b", 1),  # zero-width space
+        ("sin(x, x)", "sin", 0),
+        ("max(x)", "max", 0),
+        ("getattr(x, y)", "getattr", 0),
+    ],
+)
+def test_hostile_and_invalid_strings_name_token_and_position(text, token, position):
+    with pytest.raises(FormulaError) as info:
+        parse(text)
+    err = info.value
+    if token is not None:
+        assert err.token == token
+    assert err.position == position
+    assert "position" in str(err)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 10_000 + "x" + ")" * 10_000,  # 10,000-deep nesting
+        "x+" * 500_000 + "x",  # 1 MB string
+        "-" * 3000 + "x",
+        "sin(" * 1000 + "x" + ")" * 1000,
+        "x^" * 1000 + "x",
+        "9^9^9^9",  # would be an astronomically large integer
+        "10^100000*x",
+        "1" * 200 + "*x",
+        "1/0*x",
+        "log(0)*x",
+        "sqrt(-1)*x",
+    ],
+)
+def test_pathological_input_fails_fast_with_formula_error(text):
+    start = time.perf_counter()
+    with pytest.raises(FormulaError):
+        parse(text)
+    assert time.perf_counter() - start < 5.0  # generous bound: only guards against hangs
+
+
+def test_nothing_is_executed(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.chdir(tmp_path)
+    for text in [f"__import__('pathlib').Path('{marker}').touch()", "open('pwned','w')", "().__class__.__bases__[0]"]:
+        with pytest.raises(FormulaError):
+            parse(text)
+    assert not marker.exists() and not (tmp_path / "pwned").exists()
+
+
+def test_too_long_formula_is_refused_before_parsing():
+    with pytest.raises(FormulaError, match="limit"):
+        parse("x" + "+x" * MAX_LENGTH)
+
+
+def test_parameter_names_are_checked():
+    for bad in ["x", "sin", "pi", "E", "_a", "a b", "ä"]:
+        with pytest.raises(FormulaError):
+            parse("x", [bad])
+    with pytest.raises(FormulaError, match="not used"):
+        Formula.parse("x", {"a": 1.0})
+    with pytest.raises(FormulaError, match="finite"):
+        Formula.parse("a*x", {"a": float("nan")})
+    with pytest.raises(FormulaError, match="depend on x"):
+        Formula.parse("sin(1)")
+
+
+# -- canonical form -------------------------------------------------------------------------------
+
+
+def test_canonical_is_sympys_own_printing():
+    assert canonical(parse("abs(x) + max(0, x)")) == "Abs(x) + Max(0, x)"
+    assert canonical(parse("x^2")) == "x**2"
+    assert canonical(parse("x/2")) == "x/2"
+    assert canonical(parse("pi*x + exp(1)")) == "pi*x + E"
+    assert canonical(parse("0.1*3*x")) == "0.3*x"
+
+
+@pytest.mark.parametrize("entry_id", SEED_IDS)
+def test_round_trip_for_every_seed_entry(entry_id):
+    entry = bundled().resolve(entry_id)
+    e = parse(entry.formula, list(entry.parameters))
+    assert parse(canonical(e), list(entry.parameters)) == e
+    assert entry.formula == canonical(e)  # stored canonically
+
+
+_leaf = st.one_of(
+    st.just("x"),
+    st.integers(min_value=0, max_value=50).map(str),
+    st.floats(min_value=1e-4, max_value=1e4, allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["pi", "E", "a"]),
+)
+
+
+def _expressions():
+    unary = sorted(n for n, (_, lo, hi) in FUNCTIONS.items() if lo == 1 and hi == 1)
+    return st.recursive(
+        _leaf,
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.integers(-3, 3)).map(lambda t: f"({t[0]})^{t[1]}"),
+            st.tuples(st.sampled_from(unary), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(st.sampled_from(["max", "min", "pdiv"]), inner, inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        ),
+        max_leaves=8,
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_expressions())
+def test_round_trip_for_generated_expressions(text):
+    try:
+        e = parse(text, ["a"])
+    except FormulaError:
+        return  # e.g. 1/0 in a random expression: refusing it is correct
+    assert parse(canonical(e), ["a"]) == e
+
+
+_TOKENS = ["x", "a", "1", "2.5", "1e3", "+", "-", "*", "/", "^", "**", "(", ")", ",", "sin", "max", "pdiv", "pi", "E", " ", ".", "'", "_", "__class__", "lambda", "[", "ｘ", "0", "log", "sqrt", "exp"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=25).map("".join))
+def test_random_token_strings_only_ever_raise_formula_error(text):
+    try:
+        parse(text, ["a"])
+    except FormulaError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_random_text_only_ever_raises_formula_error(text):
+    try:
+        parse(text)
+    except FormulaError:
+        pass
+
+
+# -- numerics -----------------------------------------------------------------------------------
+
+
+def test_numpy_evaluation_matches_independent_references():
+    x = np.linspace(-4, 4, 101)
+    from scipy.special import erf
+
+    cases = {
+        "cos(x) - cos(cos(x))": np.cos(x) - np.cos(np.cos(x)),
+        "3*x + sin(x)": 3 * x + np.sin(x),
+        "x*(1 + erf(x/sqrt(2)))/2": x * (1 + erf(x / np.sqrt(2))) / 2,
+        "plog(x)": np.where(np.abs(x) > 0.001, np.log(np.abs(np.where(x == 0, 1, x))), 0.0),
+        "pdiv(1, x - 0.04)": np.where(np.abs(x - 0.04) > 0.001, 1 / (x - 0.04), 1.0),
+        "psqrt(x)": np.sqrt(np.abs(x)),
+        "softplus(x)": np.log1p(np.exp(x)),
+        "max(x, sin(x))": np.maximum(x, np.sin(x)),
+    }
+    for text, expected in cases.items():
+        np.testing.assert_allclose(Formula.parse(text).numpy(x), expected, rtol=1e-12, atol=1e-12, err_msg=text)
+
+
+def test_derivative_is_symbolic_and_matches_finite_differences():
+    f = Formula.parse("a*x*sigmoid(b*x) + pdiv(x, 2 + cos(x))", {"a": 1.3, "b": 0.7})
+    assert f.derivative().has(sigmoid)
+    x = np.linspace(-3, 3, 41)
+    h = 1e-6
+    fd = (f.numpy(x + h) - f.numpy(x - h)) / (2 * h)
+    np.testing.assert_allclose(f.derivative_numpy(x), fd, rtol=1e-6, atol=1e-6)
+
+
+def test_protected_derivatives_match_finite_differences_away_from_the_switch():
+    x = np.concatenate([np.linspace(-3, -0.01, 30), np.linspace(0.01, 3, 30)])
+    h = 1e-7
+    for text in ["plog(x)", "pinv(x)", "psqrt(x)", "pdiv(sin(x), x)"]:
+        f = Formula.parse(text)
+        fd = (f.numpy(x + h) - f.numpy(x - h)) / (2 * h)
+        np.testing.assert_allclose(f.derivative_numpy(x), fd, rtol=1e-5, atol=1e-5, err_msg=text)
+
+
+def test_latex_and_evalf_of_custom_functions():
+    f = Formula.parse("sigmoid(x) + plog(x)")
+    assert r"\sigma" in f.latex() and "plog" in f.latex()
+    assert float(sigmoid(sp.Integer(0)).evalf()) == pytest.approx(0.5)
+    assert float(plog(sp.Float(1e-4)).evalf()) == 0.0
+    assert float(pdiv(sp.Integer(3), sp.Integer(2)).evalf()) == pytest.approx(1.5)

@@ -1,0 +1,226 @@
+"""Registry: schema validation, hashes, tamper detection, immutability, resolution, atomic add."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import nsad_lib
+from nsad_lib.entry import Entry, content_hash, split_id
+from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
+from nsad_lib.registry import Registry, bundled_path
+
+PROV = {"dataset": None, "method": {"strategy": "manual"}, "license": "CC0-1.0"}
+
+
+def make(name="demo", version=1, formula="a*x + sin(x)", **kw) -> Entry:
+    kw.setdefault("parameters", {"a": 0.5} if re.search(r"\ba\b", formula) else {})
+    kw.setdefault("provenance", PROV)
+    return Entry.create(name, version, formula, summary="test entry", **kw)
+
+
+def test_bundled_registry_loads_and_verifies():
+    reg = Registry(include_env=False)
+    ids = reg.ids()
+    assert {"relu-v1", "gelu-v1", "silu-v1", "hajbi2026-higgs-fig-v1", "hajbi2026-spambase-fig-v1", "hajbi2026-higgs-readme-v1"} <= set(ids)
+    for entry in reg.entries():
+        assert content_hash(entry.to_dict()) == entry.sha256
+    index = json.loads((bundled_path() / "index.json").read_text())
+    assert set(index["entries"]) == set(ids)
+
+
+def test_seed_provenance_says_how_each_was_obtained():
+    reg = Registry(include_env=False)
+    for ref in ["hajbi2026-higgs-fig-v1", "hajbi2026-higgs-readme-v1", "hajbi2026-spambase-fig-v1"]:
+        method = reg.resolve(ref).provenance["method"]
+        assert method["strategy"] == "literature"
+        assert "not re-discovered" in method["how"]
+    assert reg.resolve("hajbi2026-higgs-fig-v1").formula == "cos(x) - cos(cos(x))"
+    assert reg.resolve("hajbi2026-higgs-readme-v1").formula == "x*cos(x)"
+    assert reg.resolve("hajbi2026-spambase-fig-v1").formula == "3*x + sin(x)"
+
+
+def test_create_hashes_and_stores_canonical_formula():
+    e = make(formula="a*x+sin(x)")
+    assert e.id == "demo-v1" and e.formula == "a*x + sin(x)"
+    assert e.sha256 == content_hash(e.to_dict())
+    assert Entry.from_json(e.to_json()) == e
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "Bad Name"}, "invalid entry name"),
+        ({"name": "foo-v2"}, "no trailing"),
+        ({"formula": "x + y"}, "unknown name 'y'"),
+        ({"formula": "log(x)"}, "non-finite"),
+        ({"formula": "exp(x)"}, "non-finite"),
+        ({"formula": "psqrt(x)"}, "non-finite derivative"),
+        ({"formula": "1/x"}, "non-finite"),
+        ({"domains": {"source": "ocean"}}, "domains.source"),
+        ({"domains": {"source": "continuous", "transfers": [{"dataset": "forest", "verdict": "maybe"}]}}, "verdict"),
+        ({"metrics": {"acc": float("nan")}}, "finite"),
+    ],
+)
+def test_invalid_entries_are_rejected(kwargs, message):
+    with pytest.raises(EntryError, match=message):
+        make(**kwargs)
+
+
+def test_finite_check_covers_low_precision():
+    # 1000*x is finite in float32 on |x| <= 1000 but overflows float16 (max 65504) at |x| = 100
+    with pytest.raises(EntryError, match="float16"):
+        make(formula="1000*x + sin(x)")
+    assert make(formula="3*x + sin(x)").formula == "3*x + sin(x)"
+
+
+def test_tampered_file_is_refused_with_its_path(tmp_path):
+    reg = Registry(tmp_path, include_env=False, include_bundled=False)
+    path = reg.add(make())
+    text = path.read_text()
+    path.write_text(text.replace('"a*x + sin(x)"', '"a*x + sin(y)"'.replace("y", "x").replace("sin", "cos")))
+    with pytest.raises(EntryError) as info:
+        Registry(tmp_path, include_env=False, include_bundled=False).entries()
+    assert str(path) in str(info.value) and "hash" in str(info.value)
+
+
+def test_one_character_change_in_bundled_copy_is_detected(tmp_path):
+    copy = tmp_path / "reg"
+    shutil.copytree(bundled_path(), copy)
+    target = copy / "hajbi2026-higgs-fig-v1.json"
+    target.write_text(target.read_text().replace("cos(x) - cos(cos(x))", "cos(x) - cos(sin(x))"))
+    with pytest.raises(EntryError, match="hajbi2026-higgs-fig-v1.json"):
+        Registry(copy, include_env=False, include_bundled=False).resolve("hajbi2026-higgs-fig-v1")
+
+
+def test_rehashed_file_still_caught_by_index(tmp_path):
+    reg = Registry(tmp_path, include_env=False, include_bundled=False)
+    path = reg.add(make())
+    data = json.loads(path.read_text())
+    data["formula"] = "a*x + cos(x)"
+    data["sha256"] = content_hash(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(EntryError, match="registry index"):
+        Registry(tmp_path, include_env=False, include_bundled=False).entries()
+
+
+def test_ids_are_immutable_and_add_is_idempotent(tmp_path):
+    reg = Registry(tmp_path, include_env=False, include_bundled=False)
+    first = make()
+    path = reg.add(first)
+    before = path.read_bytes()
+    assert reg.add(first) == path and path.read_bytes() == before  # same content: no-op
+    with pytest.raises(EntryConflictError, match="demo-v2"):
+        reg.add(make(formula="a*x + cos(x)"))
+    assert path.read_bytes() == before
+    assert reg.next_version("demo") == 2
+    reg.add(make(version=2, formula="a*x + cos(x)"))
+    assert reg.resolve("demo").id == "demo-v2"
+    assert reg.resolve("demo-v1").formula == "a*x + sin(x)"
+
+
+def test_bundled_ids_cannot_be_shadowed(tmp_path):
+    reg = Registry(tmp_path, include_env=False)
+    clash = Entry.create("relu", 1, "Max(0, 2*x)", provenance=PROV)
+    with pytest.raises(EntryConflictError):
+        reg.add(clash)
+    assert not (tmp_path / "relu-v1.json").exists()
+
+
+def test_bundled_registry_is_read_only():
+    with pytest.raises(EntryError, match="read-only"):
+        Registry(bundled_path(), include_env=False).add(make())
+
+
+def test_atomic_add_leaves_nothing_half_written(tmp_path, monkeypatch):
+    reg = Registry(tmp_path, include_env=False, include_bundled=False)
+    reg.add(make())
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        reg.add(make(version=2, formula="a*x + cos(x)"))
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-v1.json", "index.json"]
+    assert Registry(tmp_path, include_env=False, include_bundled=False).ids() == ["demo-v1"]
+
+
+def test_unknown_reference_lists_close_matches():
+    with pytest.raises(UnknownEntryError) as info:
+        nsad_lib.get("higgs-v1x")
+    assert isinstance(info.value, KeyError)
+    with pytest.raises(UnknownEntryError, match="close matches: .*hajbi2026-higgs-fig"):
+        nsad_lib.get("hajbi2026-higs-fig")
+
+
+def test_env_registry_path(tmp_path, monkeypatch):
+    a, b = tmp_path / "a", tmp_path / "b"
+    Registry(a, include_env=False, include_bundled=False).add(make("alpha", formula="x*cos(x)"))
+    Registry(b, include_env=False, include_bundled=False).add(make("beta", formula="tanh(x)"))
+    monkeypatch.setenv("NSAD_REGISTRY_PATH", os.pathsep.join([str(a), str(b)]))
+    assert {"alpha-v1", "beta-v1", "relu-v1"} <= {e.id for e in nsad_lib.list_entries()}
+    assert nsad_lib.info("beta")["formula"] == "tanh(x)"
+    act = nsad_lib.get("alpha-v1")
+    assert act.name == "alpha-v1"
+
+
+def test_get_trainable_override(tmp_path):
+    reg = Registry(tmp_path, include_env=False, include_bundled=False)
+    reg.add(make(trainable=True))
+    assert [n for n, _ in reg.get("demo").named_parameters()] == ["a"]
+    assert list(reg.get("demo", trainable=False).parameters()) == []
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.pop("provenance"), "missing field"),
+        (lambda d: d.update(schema=2), "unsupported schema"),
+        (lambda d: d.update(extra=1), "unknown field"),
+        (lambda d: d.update(id="other-v1"), "does not match"),
+        (lambda d: d.update(version=True), "version"),
+        (lambda d: d.update(formula="__import__('os')"), "unexpected character"),
+    ],
+)
+def test_schema_violations_are_named(mutate, message):
+    data = make().to_dict()
+    mutate(data)
+    with pytest.raises(EntryError, match=message):
+        Entry.from_dict(data, verify_hash=False)
+
+
+def test_invalid_json_names_the_source():
+    with pytest.raises(EntryError, match="some.json: not valid JSON"):
+        Entry.from_json("{", source="some.json")
+
+
+def test_split_id():
+    assert split_id("hajbi2026-higgs-fig-v12") == ("hajbi2026-higgs-fig", 12)
+    for bad in ["higgs", "higgs-v0", "Higgs-v1", "-v1", "a b-v1"]:
+        with pytest.raises(EntryError):
+            split_id(bad)
+
+
+def test_get_is_cached_and_cheap_after_first():
+    import time
+
+    nsad_lib.get("hajbi2026-higgs-fig-v1")
+    start = time.perf_counter()
+    for _ in range(20):
+        nsad_lib.get("hajbi2026-higgs-fig-v1")
+    # not a timing assertion on the machine's speed: only that nothing is re-parsed per call
+    # (a cold parse+compile is ~100x slower than this bound)
+    assert (time.perf_counter() - start) / 20 < 0.05
+
+
+def test_bundled_files_are_in_canonical_json(tmp_path):
+    for path in Path(bundled_path()).glob("*-v*.json"):
+        entry = Entry.from_json(path.read_text(), source=str(path))
+        assert path.read_text() == entry.to_json(), path
