@@ -48,7 +48,9 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except NsadError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(2)

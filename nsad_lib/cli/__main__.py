@@ -1,0 +1,5 @@
+"""``python -m nsad_lib.cli`` runs the command line."""
+
+from nsad_lib.cli import main
+
+main()

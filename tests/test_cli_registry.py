@@ -1,0 +1,76 @@
+"""The CLI's registry commands, version and error handling (exit code 2, one line, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nsad_lib import __version__
+from nsad_lib.cli import main
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err
+
+
+def run_ok(args, capsys):
+    main(args)
+    return capsys.readouterr().out
+
+
+def test_version(capsys):
+    assert run_ok(["--version"], capsys).strip() == f"nsad-lib {__version__}"
+
+
+def test_list_json_has_every_seed_entry(capsys):
+    data = json.loads(run_ok(["list", "--json"], capsys))
+    ids = {d["id"] for d in data}
+    assert {"relu-v1", "hajbi2026-higgs-fig-v1"} <= ids
+    assert all(set(d["domains"]) == {"continuous", "discrete"} for d in data)
+
+
+def test_show_prints_formula_latex_and_provenance(capsys):
+    out = run_ok(["show", "hajbi2026-higgs-fig-v1"], capsys)
+    assert "cos(x) - cos(cos(x))" in out and "\\cos" in out and "literature" in out
+
+
+def test_show_plot_writes_a_png(tmp_path, capsys):
+    png = tmp_path / "f.png"
+    run_ok(["show", "hajbi2026-higgs-fig-v1", "--plot", str(png)], capsys)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_show_json_round_trips(capsys):
+    from nsad_lib.entry import Entry
+
+    entry = Entry.from_json(run_ok(["show", "silu-v1", "--json"], capsys))
+    assert entry.id == "silu-v1"
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["show", "higgs-v9"], "no registry entry 'higgs-v9'"),
+        (["show", "hajbi2026-higs-fig"], "close matches"),
+        (["show"], "Missing argument"),
+        (["nonsense"], "No such command"),
+        (["show", "relu-v1", "--plot", "/proc/forbidden/x.png"], "cannot write plot"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(args, needle, capsys):
+    code, out, err = run(args, capsys)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err
+
+
+def test_console_script_runs_in_a_subprocess():
+    proc = subprocess.run([sys.executable, "-m", "nsad_lib.cli", "show", "unknown-v1"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: no registry entry") and "Traceback" not in proc.stderr
