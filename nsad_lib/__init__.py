@@ -23,6 +23,8 @@ _LAZY: dict[str, str] = {
     "parse": "nsad_lib.formula",
     "SymbolicActivation": "nsad_lib.activation",
     "check": "nsad_lib.compat",
+    "push_to_hub": "nsad_lib.hub",
+    "pull": "nsad_lib.hub",
     "NsadError": "nsad_lib.errors",
     "FormulaError": "nsad_lib.errors",
     "EntryError": "nsad_lib.errors",
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.entry import Entry
     from nsad_lib.errors import DataError, EntryConflictError, EntryError, FormulaError, NsadError, UnknownEntryError
     from nsad_lib.formula import Formula, parse
+    from nsad_lib.hub import pull, push_to_hub
     from nsad_lib.registry import Registry, get, info, list_entries
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from nsad_lib.entry import Entry, canonical_json, split_id
+from nsad_lib.entry import ID_RE, Entry, canonical_json, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,8 +101,8 @@ def _scan(directory: Path) -> list[Located]:
     index = _read_index(directory)
     found = []
     for path in sorted(directory.glob("*.json")):
-        if path.name == INDEX_FILE:
-            continue
+        if path.name == INDEX_FILE or not ID_RE.match(path.stem):
+            continue  # only NAME-vN.json files are entries; other JSON (metadata) is not ours
         found.append(Located(load_entry_file(path, index.get(path.stem)), path))
     return found
 

@@ -33,9 +33,15 @@ def _root(
     """nsad-lib: discovered activation functions for PyTorch."""
 
 
+_registered = False
+
+
 def _register_commands() -> None:
-    # Each module adds its own commands; importing them here keeps `_app` the one place that
-    # knows the full command set.
+    """Add every command module's commands once (``main`` may run many times in one process)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
     from nsad_lib.cli import registry_cmds, reproduce_cmd, discover_cmd, check_cmd, hub_cmds, bench_cmd
 
     for module in (registry_cmds, reproduce_cmd, discover_cmd, check_cmd, hub_cmds, bench_cmd):
