@@ -22,7 +22,9 @@ class DatasetMeta:
 
     ``sha256`` maps each file read (its path as given) to its sha256; ``rows`` is the number of
     rows kept after any documented subsetting; ``notes`` says every such subsetting or rule
-    (first N rows, binary target rule, vocabulary rule) in plain words.
+    (first N rows, binary target rule, vocabulary rule) in plain words. ``original_prefix``
+    counts the leading rows that are the original file's rows 1..k in order (0: unknown), so
+    row numbers another work used on the original can be mapped onto these rows.
     """
 
     source: str
@@ -32,6 +34,7 @@ class DatasetMeta:
     sha256: dict[str, str] = field(default_factory=dict)
     paths: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    original_prefix: int = 0
 
     @property
     def path(self) -> str:
@@ -47,6 +50,7 @@ class DatasetMeta:
             "sha256": dict(self.sha256),
             "paths": list(self.paths),
             "notes": list(self.notes),
+            "original_prefix": self.original_prefix,
         }
 
 
@@ -86,7 +90,7 @@ class Dataset:
         meta = DatasetMeta(
             source=self.meta.source, license=self.meta.license, target=self.meta.target,
             rows=int(len(rows)), sha256=dict(self.meta.sha256), paths=self.meta.paths, notes=notes,
-        )
+        )  # original_prefix is not carried: a subset's row order is no longer the file's
         return Dataset(name or self.name, self.X[rows], self.y[rows], self.feature_names,
                        self.feature_kinds, meta)
 

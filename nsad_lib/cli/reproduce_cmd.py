@@ -1,9 +1,138 @@
-"""CLI commands (placeholder until implemented)."""
+"""``nsad-lib reproduce``: re-run the paper's table and write results.json/.md/.png."""
 
 from __future__ import annotations
 
+import shlex
+import time
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from nsad_lib.errors import NsadError
+
+
+def _split(text: Optional[str]) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(s) for s in _split(text))
+    except ValueError as exc:
+        raise NsadError(f"--seeds {text!r}: give integers separated by commas, e.g. 42,43,44") from exc
+    if not seeds:
+        raise NsadError("--seeds: give at least one seed")
+    return seeds
+
+
+def reproduce(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the data files "
+                                            "(default: NSAD_DATA_DIR, the user cache, ../shared/data)."),
+    datasets: str = typer.Option("forest,spambase,higgs", "--datasets", help="Comma-separated datasets."),
+    activations: Optional[str] = typer.Option(
+        None, "--activations", help="Light activations to run instead of the paper's set: builtin names "
+        "(relu, gelu, silu) or registry ids, id:trainable for trainable constants."),
+    extra: Optional[str] = typer.Option(None, "--extra", help="Activations added to the set, e.g. higgs-v1."),
+    no_heavy: bool = typer.Option(False, "--no-heavy", help="Skip the Heavy ReLU baseline."),
+    seeds: str = typer.Option("42,43,44", "--seeds", help="Comma-separated seeds (the paper: 42,43,44)."),
+    epochs: int = typer.Option(15, "--epochs", min=1, help="Training epochs (the paper: 15)."),
+    out: Path = typer.Option(Path("results/reproduce"), "--out", help="Output folder."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes (default: cores, max 4)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per run (results depend on it)."),
+    sample: bool = typer.Option(False, "--sample", help="Use the small samples shipped in the package."),
+    download: bool = typer.Option(False, "--download", help="Download missing UCI originals."),
+    paper_split: bool = typer.Option(False, "--paper-split", help="Score discovery rows too, as the paper did."),
+) -> None:
+    """Re-run the paper's results table (datasets x models x activations x seeds)."""
+    from rich.console import Console
+
+    from nsad_lib import datasets as data
+    from nsad_lib.experiments import held_out_rows
+    from nsad_lib.reproduce import Settings, default_jobs, plan, run_table, summarize
+    from nsad_lib.reproduce_report import markdown_table, tolerance_line, write_figure, write_json, \
+        write_markdown
+
+    console = Console(stderr=True)
+    names = _split(datasets)
+    if not names:
+        raise NsadError("--datasets: name at least one dataset")
+    settings = Settings(seeds=_seeds(seeds), epochs=epochs, hold_out_discovery_rows=not paper_split,
+                        threads=threads, jobs=jobs or default_jobs())
+    rows = plan(names, _split(activations) if activations is not None else None, _split(extra),
+                heavy=not no_heavy)
+    if not rows:
+        raise NsadError("nothing to run: no activations and --no-heavy")
+    loaded = {}
+    for name in names:
+        ds = data.load(name, data_dir=data_dir, download=download, sample=sample)
+        loaded[name] = ds
+        console.print(f"{name}: {ds.n_rows:,} rows x {ds.n_features} features ({ds.meta.source})")
+    excluded = {n: (len(held_out_rows(ds)) if settings.hold_out_discovery_rows else 0)
+                for n, ds in loaded.items()}
+    command = _command_line(data_dir=data_dir, datasets=",".join(names), activations=activations,
+                            extra=extra, no_heavy=no_heavy, settings=settings, out=out, sample=sample,
+                            download=download, jobs=jobs)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    results = _run_with_progress(console, rows, loaded, settings, run_table)
+    wall = time.perf_counter() - start
+    summaries = summarize(rows, results)
+    common = dict(command=command, settings=settings, datasets=loaded, excluded=excluded, wall_seconds=wall)
+    files = [
+        write_json(out / "results.json", results=results, summaries=summaries, **common),
+        write_markdown(out / "results.md", summaries, **common),
+        write_figure(out / "results.png", summaries),
+    ]
+    typer.echo(markdown_table(summaries))
+    typer.echo("")
+    typer.echo(tolerance_line(summaries))
+    cpu = sum(r.cpu_seconds for r in results)
+    typer.echo(f"{len(results)} runs in {wall / 60:.1f} min (CPU {cpu / 60:.1f} min); wrote "
+               + ", ".join(str(f) for f in files))
+
+
+def _command_line(*, data_dir, datasets, activations, extra, no_heavy, settings, out, sample,
+                  download, jobs) -> str:
+    """The command that reproduces these results, every choice spelled out."""
+    parts = ["nsad-lib", "reproduce"]
+    if data_dir is not None:
+        parts += ["--data-dir", str(data_dir)]
+    parts += ["--datasets", datasets]
+    if activations is not None:
+        parts += ["--activations", activations]
+    if extra:
+        parts += ["--extra", extra]
+    parts += ["--seeds", ",".join(str(s) for s in settings.seeds), "--epochs", str(settings.epochs)]
+    if settings.threads != 1:
+        parts += ["--threads", str(settings.threads)]
+    if jobs:
+        parts += ["--jobs", str(jobs)]
+    for flag, on in (("--no-heavy", no_heavy), ("--sample", sample), ("--download", download),
+                     ("--paper-split", not settings.hold_out_discovery_rows)):
+        if on:
+            parts.append(flag)
+    parts += ["--out", str(out)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _run_with_progress(console, rows, loaded, settings, run_table):  # -> list[RunResult]
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("training", total=len(rows) * len(settings.seeds))
+
+        def on_result(result, done: int, total: int) -> None:
+            progress.update(task, completed=done, description=(
+                f"{result.dataset} {result.model} {result.activation} seed {result.seed}: "
+                f"acc {result.accuracy:.3f}"))
+
+        return run_table(rows, loaded, settings, on_result=on_result)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``reproduce`` to the app."""
+    app.command("reproduce")(reproduce)

@@ -1,0 +1,70 @@
+"""``nsad-lib check``: verdicts, JSON, evidence writing and exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nsad_lib.cli import main
+
+
+def run(args, capsys):
+    code = 0
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_check_json(capsys):
+    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", "--data", "spambase", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["verdict"] == "does-not-transfer" and data["domain"] == "discrete"
+    assert any(r["rule"] == "pile" and not r["accepted"] for r in data["reasons"])
+
+
+def test_check_human_output(capsys):
+    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", "--data", "forest"], capsys)
+    assert code == 0
+    assert "transfers" in out and "why:" in out and "one-hot" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "no-such-entry-v1", "--data", "forest"], "no registry entry"),
+    (["check", "relu-v1", "--data", "/no/such/file.csv"], "no such file"),
+    (["check", "relu-v1", "--data", "forest", "--target", "label"], "fixed target"),
+    (["check", "relu-v1", "--data", "forest", "--write-evidence"], "--registry"),
+])
+def test_bad_input_exits_2_with_one_line(args, message, capsys):
+    code, out, err = run(args, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_wrong_target_and_unreadable_file_exit_2(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(60)))
+    code, _, err = run(["check", "relu-v1", "--data", str(table), "--target", "nope"], capsys)
+    assert code == 2 and "no target column" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a,b,y\n1,zz,0\n")
+    code, _, err = run(["check", "relu-v1", "--data", str(bad), "--target", "y"], capsys)
+    assert code == 2 and "error:" in err
+    code, _, err = run(["check", "relu-v1", "--data", str(tmp_path)], capsys)
+    assert code == 2 and "directory" in err
+
+
+def test_probe_writes_evidence_into_a_user_registry(tmp_path, capsys):
+    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", "--data", "spambase", "--probe", "--probe-epochs", "1",
+                        "--probe-rows", "1200", "--registry", str(tmp_path), "--write-evidence", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["probe"]["epochs"] == 1 and data["written"] == "hajbi2026-higgs-fig-v2"
+    saved = json.loads((tmp_path / "hajbi2026-higgs-fig-v2.json").read_text())
+    assert saved["provenance"]["parent"] == "hajbi2026-higgs-fig-v1"
+    assert saved["domains"]["transfers"][-1]["evidence"]["kind"] == "probe"
