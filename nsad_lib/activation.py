@@ -5,14 +5,21 @@ program and saves *only the input*; the backward recomputes what it needs from t
 applies the symbolic derivative (shared subexpressions computed once). Saved memory is one
 tensor whatever the formula's size, where composed ops would keep every intermediate.
 
-Inference path (``torch.no_grad()``, or nothing needs a gradient): the same program as plain
-composed torch ops, which ``torch.export`` traces. ``compile=True`` wraps the forward with
-``torch.compile`` so forward and backward each fuse into one kernel.
+Eagerly, forward and backward write every intermediate into reused buffers (chunked, with
+cached scratch, on CPU; see :mod:`nsad_lib.torch_ops`): a call allocates only its result.
+
+Inference path (``torch.no_grad()``, or nothing needs a gradient): the same buffer-reusing
+evaluation; under ``torch.export`` / ``torch.compile`` tracing, the same program as plain
+composed torch ops. ``compile=True`` runs the module through one ``torch.compile``d function
+per formula, in which the autograd.Function is traced (no graph break), so inductor fuses the
+forward into one kernel and the backward into another.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
+import types
 from typing import Any, Mapping
 
 import sympy as sp
@@ -22,28 +29,56 @@ from torch import nn
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula import Formula
 from nsad_lib.program import Program, compile_program
+from nsad_lib.torch_ops import backward_into, can_run_into, forward_into, functional_steps, run_steps, sum_dtype
 
 __all__ = ["SymbolicActivation"]
 
 
 def _param_grad(grad_out: torch.Tensor, d: Any, like: torch.Tensor) -> torch.Tensor:
+    acc = sum_dtype(grad_out.dtype)
     if isinstance(d, torch.Tensor):
-        g = torch.sum(grad_out * d, dtype=torch.float32)
+        g = torch.sum(grad_out * d, dtype=acc)
     else:
-        g = torch.sum(grad_out, dtype=torch.float32) * float(d)
+        g = torch.sum(grad_out, dtype=acc) * float(d)
     return g.to(like.dtype).reshape(like.shape)
+
+
+def _output_sets(n_params: int) -> list[tuple[int, ...]]:
+    """Output tuples the backward may ask for (d/dx is output 1, d/dparam_i is 2+i)."""
+    if n_params <= 5:
+        subsets = []
+        for mask in range(1, 1 << (n_params + 1)):
+            subsets.append(tuple(i + 1 for i in range(n_params + 1) if mask >> i & 1))
+        return subsets
+    everything = tuple(range(1, n_params + 2))
+    return [(1,), everything, everything[1:]]
 
 
 @functools.lru_cache(maxsize=512)
 def _autograd_function(program: Program) -> type[torch.autograd.Function]:
-    """One autograd.Function class per program (class attributes are constants to dynamo)."""
+    """One autograd.Function class per program (class attributes are constants to dynamo).
+
+    Eagerly, forward and backward write intermediates into reused scratch buffers
+    (:func:`nsad_lib.torch_ops.forward_into`, :func:`~nsad_lib.torch_ops.backward_into`); under ``torch.compile`` they are traced as plain
+    functional ops from precomputed, immutable step tuples, so inductor fuses the forward
+    into one kernel and the backward into another, and nothing mutable is guarded on.
+    """
+    forward_steps = functional_steps(program, (0,))
+    backward_steps = {wanted: functional_steps(program, wanted) for wanted in _output_sets(program.n_params)}
+
+    def eager(x: torch.Tensor, params: tuple[Any, ...]) -> bool:
+        # write into reused buffers unless tracing, recording a graph (double backward), or
+        # given something unusual (tensor subclasses, integer input, non-scalar parameters)
+        return not torch.is_grad_enabled() and can_run_into(x, params)
 
     class SymbolicFunction(torch.autograd.Function):
         @staticmethod
         def forward(ctx: Any, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
             ctx.save_for_backward(x)  # the only tensor kept for backward
             ctx.params = tuple(p.detach() for p in params)
-            return program.run_torch(x, params)[0]
+            if eager(x, params):
+                return forward_into(program, x, params)
+            return run_steps(forward_steps[0], forward_steps[1], x, params)[0]
 
         @staticmethod
         def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -52,7 +87,12 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
             wanted = tuple(i + 1 for i, need in enumerate(needs) if need)
             if not wanted:
                 return (None,) * len(needs)
-            values = iter(program.run_torch(x, ctx.params, wanted))
+            fused = eager(x, ctx.params) and grad_out.dtype == x.dtype and grad_out.shape == x.shape
+            if fused:  # grad_out * f'(x) and the parameter sums computed chunk by chunk
+                values = iter(backward_into(program, x, ctx.params, grad_out, wanted))
+            else:
+                steps = backward_steps.get(wanted) or functional_steps(program, wanted)
+                values = iter(run_steps(steps[0], steps[1], x, ctx.params))
             grads: list[torch.Tensor | None] = []
             for i, need in enumerate(needs):
                 if not need:
@@ -60,13 +100,50 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
                     continue
                 d = next(values)
                 if i == 0:
-                    grads.append(grad_out * d)
+                    grads.append(d if fused else grad_out * d)
+                elif fused:
+                    like = ctx.params[i - 1]
+                    grads.append(d.to(like.dtype).reshape(like.shape))
                 else:
                     grads.append(_param_grad(grad_out, d, ctx.params[i - 1]))
             return tuple(grads)
 
     SymbolicFunction.__name__ = SymbolicFunction.__qualname__ = "SymbolicFunction"
+    SymbolicFunction.forward_steps = forward_steps  # type: ignore[attr-defined]  # read by modules
     return SymbolicFunction
+
+
+def _needs_graph(x: torch.Tensor, params: tuple[torch.Tensor, ...]) -> bool:
+    return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_entry(program: Program) -> Any:
+    """``torch.compile``d ``(x, *params) -> f(x)`` for one program, shared by all its modules.
+
+    Dynamo caches compiled code per Python code object, with a small recompile limit per object.
+    One shared entry function would collect a cache entry per formula and silently fall back to
+    eager past the limit, so each program gets its own copy of the (same) code object; modules
+    of the same formula share it, so ``get(id, compile=True)`` compiles once per process.
+    """
+    function = _autograd_function(program)
+    steps = functional_steps(program, (0,))
+
+    def entry(x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        if _needs_graph(x, params):
+            return function.apply(x, *params)
+        return run_steps(steps[0], steps[1], x, params)[0]
+
+    code = entry.__code__.replace(co_name=f"nsad_activation_{_entry_serial()}")
+    own = types.FunctionType(code, entry.__globals__, code.co_name, entry.__defaults__, entry.__closure__)
+    return torch.compile(own)
+
+
+_SERIAL = itertools.count()
+
+
+def _entry_serial() -> int:
+    return next(_SERIAL)
 
 
 def _is_exporting() -> bool:
@@ -114,16 +191,36 @@ class SymbolicActivation(nn.Module):
                 self.register_buffer(pname, tensor)
         self._program = compile_program(formula.expr, self._names, derivatives=True)
         self._function = _autograd_function(self._program)
-        self._compiled = torch.compile(self._forward_eager) if compile else None
+        self._compiled = _compiled_entry(self._program) if compile else None
 
     # -- forward -------------------------------------------------------------------------
+    # -- pickling: the compiled program and autograd class are rebuilt from the formula --------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_program"] = state["_function"] = None
+        state["_compiled"] = state["_compiled"] is not None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        compiled = state.pop("_compiled")
+        self.__dict__.update(state)
+        self._program = compile_program(self.formula.expr, self._names, derivatives=True)
+        self._function = _autograd_function(self._program)
+        self._compiled = _compiled_entry(self._program) if compiled else None
+
     def _params(self) -> list[torch.Tensor]:
         return [getattr(self, n) for n in self._names]
 
     def _forward_eager(self, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() and not _is_exporting() and (x.requires_grad or any(p.requires_grad for p in params)):
-            return self._function.apply(x, *params)
-        return self._program.run_torch(x, params)[0]
+        if not _is_exporting():
+            if _needs_graph(x, params):
+                return self._function.apply(x, *params)
+            if can_run_into(x, params):  # nothing to record: write into reused buffers
+                return forward_into(self._program, x, params)
+        # traced (export, or a torch.compile of the enclosing model): plain ops from immutable
+        # precomputed steps, so nothing mutable is guarded on
+        steps = self._function.forward_steps  # type: ignore[attr-defined]
+        return run_steps(steps[0], steps[1], x, params)[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         params = self._params()

@@ -319,12 +319,30 @@ def parse(text: str, parameters: Mapping[str, float] | list[str] | tuple[str, ..
     """Parse ``text`` into a sympy expression in ``x`` and the declared ``parameters``.
 
     Raises :class:`FormulaError` for anything outside the language; never evaluates text.
+    The result is a fixed point of printing and parsing: sympy's automatic evaluation can
+    restructure printed text (``1/(2*(x + 1))`` parses to ``1/(2*x + 2)``), so the parsed form
+    is re-read from its own canonical text until ``parse(canonical(e)) == e``.
     """
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}", None, MAX_LENGTH)
     symbols = _check_parameter_names(list(parameters))
+    expr = _build(text, symbols)
+    for _ in range(4):
+        printed = canonical(expr)
+        if len(printed) > 4 * MAX_LENGTH:
+            raise FormulaError("formula expands to an expression that is too large", None, None)
+        again = _build(printed, symbols, limit=4 * MAX_LENGTH)
+        if again == expr:
+            break
+        expr = again
+    return expr
+
+
+def _build(text: str, symbols: Mapping[str, sp.Symbol], limit: int = MAX_LENGTH) -> sp.Expr:
+    if len(text) > limit:  # pragma: no cover - checked by the callers
+        raise FormulaError("formula is too long", None, limit)
     parser = _Parser(text, symbols)
     try:
         expr = parser.parse()
@@ -344,6 +362,9 @@ def _round_floats(expr: sp.Expr) -> sp.Expr:
     floats = expr.atoms(sp.Float)
     if not floats:
         return expr
+    for f in floats:
+        if not math.isfinite(float(f)):
+            raise FormulaError(f"numeric value {sp.sstr(f)} is out of the float64 range", None, None)
     return expr.xreplace({f: sp.Float(repr(float(f"{float(f):.15g}")), 15) for f in floats})
 
 

@@ -33,15 +33,17 @@ class Program:
     outputs: tuple[int, ...]
     n_params: int
 
-    @functools.cached_property
-    def _plans(self) -> dict[tuple[int, ...], tuple[tuple[int, ...], dict[int, tuple[int, ...]]]]:
-        return {}
+    def __post_init__(self) -> None:
+        # A plain dict, not functools.cached_property: that one takes an RLock, which is a graph
+        # break for torch.compile. Keys: output tuples (plans) and ("...", ...) tuples for the
+        # run-time schedules that nsad_lib.torch_ops derives from a plan.
+        object.__setattr__(self, "_cache", {})
 
     def plan(self, outputs: tuple[int, ...]) -> tuple[tuple[int, ...], dict[int, tuple[int, ...]]]:
         """Slots needed for ``outputs`` and, per slot, which slots can be freed after it."""
-        cached = self._plans.get(outputs)
+        cached = self._cache.get(outputs)
         if cached is not None:
-            return cached
+            return cached  # type: ignore[no-any-return]
         needed: set[int] = set()
         stack = [self.outputs[o] for o in outputs]
         while stack:
@@ -61,7 +63,7 @@ class Program:
             if slot not in keep:
                 frees.setdefault(user, []).append(slot)
         result = (order, {k: tuple(v) for k, v in frees.items()})
-        self._plans[outputs] = result
+        self._cache[outputs] = result
         return result
 
     def run(self, table: dict[str, Callable[..., Any]], x: Any, params: Sequence[Any], outputs: tuple[int, ...] = (0,)) -> list[Any]:
@@ -106,6 +108,13 @@ class _Builder:
         self.instructions: list[Instruction] = []
         self.memo: dict[Any, int] = {}
         self.params = {symbol(n): i for i, n in enumerate(param_names)}
+
+    def copy(self) -> "_Builder":
+        twin = _Builder.__new__(_Builder)
+        twin.instructions = list(self.instructions)
+        twin.memo = dict(self.memo)
+        twin.params = self.params
+        return twin
 
     def emit(self, op: str, args: tuple[int, ...] = (), payload: Any = None) -> int:
         key = (op, args, payload)
@@ -154,59 +163,152 @@ class _Builder:
             return self._pow(*e.args)
         return self._function(e)
 
+    # Fused instructions keep the number of passes over the data low (each pass reads and
+    # writes a tensor the size of the input, which is what an elementwise activation costs):
+    #   affine(a; s, t) = s*a + t            add_scaled(a, b; c) = a + c*b
+    #   mul_scaled(a, b; c) = c*a*b          addcmul(a, b, c; v) = a + v*b*c
+    #   div_scaled(a, b; c) = c*a/b          scalar_div(b; c) = c/b
+    def _number(self, value: sp.Expr) -> float:
+        number = complex(value.evalf(30))
+        if number.imag != 0 or not math.isfinite(number.real):
+            raise FormulaError(f"constant sub-expression {sp.sstr(value)} is not a finite real number")
+        return number.real
+
+    def _scaled(self, slot: int, coeff: float, shift: float = 0.0) -> int:
+        """coeff*slot + shift in one instruction."""
+        if shift == 0.0:
+            if coeff == 1.0:
+                return slot
+            if coeff == -1.0:
+                return self.emit("neg", (slot,))
+            return self.emit("mul", (slot, self.const(coeff)))
+        if coeff == 1.0:
+            return self.emit("add", (slot, self.const(shift)))
+        return self.emit("affine", (slot,), (coeff, shift))
+
+    def _product_split(self, rest: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+        """``rest`` as (p, q) with p*q == rest when it is a plain product (no division)."""
+        if ("expr", rest) in self.memo:
+            return None
+        if rest.is_Pow and rest.args[1] == 2:  # b**2 == b*b
+            return rest.args[0], rest.args[0]
+        if not rest.is_Mul:
+            return None
+        factors = rest.args
+        if any(f.is_Pow and f.args[1].is_Number and f.args[1] < 0 for f in factors):
+            return None
+        return sp.Mul(*factors[:-1]), factors[-1]
+
+    def _coeff_rest(self, term: sp.Expr) -> tuple[float, sp.Expr, sp.Expr]:
+        """term == coeff*rest with every numeric factor (sqrt(2), pi) in the float coeff."""
+        coeff, rest = term.as_coeff_Mul()
+        if rest.is_Mul:
+            numeric = [f for f in rest.args if not f.free_symbols]
+            if numeric:
+                coeff = coeff * sp.Mul(*numeric)
+                rest = sp.Mul(*[f for f in rest.args if f.free_symbols])
+        return self._number(coeff), rest, term
+
     def _add(self, e: sp.Expr) -> int:
         const, terms = e.as_coeff_add()
         acc: int | None = None
-        if const != 0:
-            for term in terms:
-                coeff, rest = term.as_coeff_Mul()
-                if isinstance(rest, sp.erf) and coeff == const:
-                    # c + c*erf(z) == c*erfc(-z), without the cancellation for negative z
-                    # (GELU's tail and its derivative)
-                    slot = self.emit("erfc", (self.lower(-rest.args[0]),))
-                    acc = slot if coeff == 1 else self.emit("mul", (slot, self.const(float(coeff))))
-                    terms = tuple(t for t in terms if t is not term)
-                    const = sp.Integer(0)
-                    break
-        for term in terms:
-            coeff, rest = term.as_coeff_Mul()
-            negative = coeff.is_Number and coeff < 0
-            slot = self.lower(-term) if negative else self.lower(term)
-            if acc is None:
-                acc = self.emit("neg", (slot,)) if negative else slot
+        # c + c*erf(z) is deliberately NOT rewritten to c*erfc(-z) (which avoids the cancellation
+        # for very negative z): torch has no vectorized erfc on CPU, so erfc is ~5x slower than
+        # erf both eagerly and in inductor kernels, and the erf form already meets float32
+        # accuracy (|error| <= 1e-6 + 1e-6*|f| for GELU and its derivative on [-8, 8], eager and
+        # compiled), like torch's own GELU, which uses the erf form too. The "erfc" instruction
+        # stays available in the op tables.
+        numeric = [t for t in terms if not t.free_symbols]  # e.g. sqrt(2): part of the shift
+        if numeric:
+            const = const + sp.Add(*numeric)
+            terms = tuple(t for t in terms if t.free_symbols)
+        shift = self._number(const) if const != 0 else 0.0
+        # (numeric coefficient, rest); coefficient 1 first, then positive ones, so that a sum
+        # starts without a negation and a constant folds into an `affine` start.
+        items = [self._coeff_rest(t) for t in terms]
+        # products last: a later product term fuses into `addcmul`
+        items.sort(key=lambda cr: (0 if cr[0] == 1.0 else (1 if cr[0] > 0 else 2), cr[1].is_Mul))
+        if acc is None and shift == 0.0 and len(items) > 1 and all(c < 0 for c, _, _ in items):
+            # -a - b*c: lower a + b*c and negate once at the end; as cheap here, and a trailing
+            # scale folds into the backward's multiply by the incoming gradient
+            positive = sp.Add(*[-t for _, _, t in items])
+            return self.emit("neg", (self.lower(positive),))
+        if acc is None:
+            if shift != 0.0:
+                products = [i for i, (_, r, _) in enumerate(items) if self._product_split(r) is not None]
+                if products:  # t + c*p*q (e.g. 1 - tanh(x)**2) is one addcmul
+                    coeff, rest, _ = items.pop(products[0])
+                    p, q = self._product_split(rest)  # type: ignore[misc]
+                    acc = self.emit("addcmul", (self.const(shift), self.lower(p), self.lower(q)), coeff)
+                else:
+                    pick = next((i for i, (c, _, _) in enumerate(items) if c != 1.0), 0)
+                    coeff, rest, _ = items.pop(pick)
+                    acc = self._scaled(self.lower(rest), coeff, shift)
+                shift = 0.0
             else:
-                acc = self.emit("sub" if negative else "add", (acc, slot))
-        assert acc is not None
-        if const != 0:
-            acc = self.emit("add", (acc, self.const(float(const))))
+                acc = self.lower(items.pop(0)[2])
+        for coeff, rest, _ in items:
+            split = self._product_split(rest)
+            if split is not None:
+                acc = self.emit("addcmul", (acc, self.lower(split[0]), self.lower(split[1])), coeff)
+            elif coeff == 1.0:
+                acc = self.emit("add", (acc, self.lower(rest)))
+            elif coeff == -1.0:
+                acc = self.emit("sub", (acc, self.lower(rest)))
+            else:
+                acc = self.emit("add_scaled", (acc, self.lower(rest)), coeff)
+        if shift != 0.0:
+            acc = self.emit("add", (acc, self.const(shift)))
         return acc
 
     def _mul(self, e: sp.Expr) -> int:
-        coeff, factors = e.as_coeff_mul()
-        numer: list[int] = []
+        coeff_expr, factors = e.as_coeff_mul()
+        # numeric factors such as sqrt(2) or pi join the coefficient (one multiply, not two)
+        numeric = [f for f in factors if not f.free_symbols]
+        if numeric:
+            coeff_expr = coeff_expr * sp.Mul(*numeric)
+            factors = tuple(f for f in factors if f.free_symbols)
+        coeff = self._number(coeff_expr)
+        numer_exprs: list[sp.Expr] = []
         denom: list[int] = []
         for f in factors:
             if f.is_Pow and f.args[1].is_Number and f.args[1] < 0:
                 denom.append(self.lower(sp.Pow(f.args[0], -f.args[1])))
+            elif f.is_Pow and f.args[1] == 2 and (coeff != 1.0 or len(factors) > 1) and ("expr", f) not in self.memo:
+                numer_exprs.extend((f.args[0], f.args[0]))  # c*b**2 is mul_scaled(b, b): one pass
             else:
-                numer.append(self.lower(f))
-        if coeff == -1:
-            sign, coeff = True, sp.Integer(1)
-        else:
-            sign = False
-        acc: int | None = None
-        for slot in numer:
-            acc = slot if acc is None else self.emit("mul", (acc, slot))
-        if coeff != 1:
-            c = self.const(float(coeff))
-            acc = c if acc is None else self.emit("mul", (acc, c))
+                numer_exprs.append(f)
+        if not denom and len(numer_exprs) == 2:
+            # c*(t + k*u)*b with c*t == 1 (e.g. sigmoid's (1 - s)*s) is b + c*k*u*b: one addcmul
+            for i in (0, 1):
+                f, b = numer_exprs[i], numer_exprs[1 - i]
+                if f.is_Add and ("expr", f) not in self.memo:
+                    t, terms = f.as_coeff_add()
+                    if len(terms) == 1 and t != 0 and abs(coeff * float(t) - 1.0) < 1e-15:
+                        k, u = terms[0].as_coeff_Mul()
+                        if not u.free_symbols:
+                            continue
+                        b_slot = self.lower(b)
+                        return self.emit("addcmul", (b_slot, self.lower(u), b_slot), coeff * float(k))
+        numer = [self.lower(f) for f in numer_exprs]
         if denom:
             d = denom[0]
             for slot in denom[1:]:
                 d = self.emit("mul", (d, slot))
-            acc = self.emit("reciprocal", (d,)) if acc is None else self.emit("div", (acc, d))
-        assert acc is not None
-        return self.emit("neg", (acc,)) if sign else acc
+            if not numer:
+                return self.emit("reciprocal", (d,)) if coeff == 1.0 else self.emit("scalar_div", (d,), coeff)
+            acc = numer[0]
+            for slot in numer[1:]:
+                acc = self.emit("mul", (acc, slot))
+            return self.emit("div", (acc, d)) if coeff == 1.0 else self.emit("div_scaled", (acc, d), coeff)
+        if len(numer) == 1:
+            return self._scaled(numer[0], coeff)
+        acc = numer[0]
+        for slot in numer[1:-1]:
+            acc = self.emit("mul", (acc, slot))
+        if coeff == 1.0:
+            return self.emit("mul", (acc, numer[-1]))
+        return self.emit("mul_scaled", (acc, numer[-1]), coeff)
 
     def _pow(self, base: sp.Expr, exponent: sp.Expr) -> int:
         if exponent.is_Number:
@@ -265,15 +367,68 @@ class _Builder:
         raise FormulaError(f"cannot compile {func.__name__}() to torch: not in the formula language")
 
 
+#: Relative cost of one instruction (one pass over the data; transcendental ones cost more).
+_OP_COST: dict[str, float] = {
+    "x": 0.0, "param": 0.0, "const": 0.0,
+    "sin": 1.5, "cos": 1.5, "tan": 2.0, "tanh": 1.5, "exp": 1.3, "log": 1.5, "erf": 1.8, "erfc": 1.8,
+    "sigmoid": 1.5, "softplus": 2.0, "sqrt": 1.2, "rsqrt": 1.2, "pow": 2.5, "pow_scalar": 2.0,
+    "scalar_pow": 2.0, "plog": 3.0, "pinv": 2.5, "pdiv": 3.0, "psqrt": 2.0,
+}
+
+
+def _cost(instructions: Sequence[Instruction], slots: Sequence[int]) -> float:
+    """Cost of computing ``slots`` (and everything they need) once."""
+    needed: set[int] = set()
+    stack = list(slots)
+    while stack:
+        s = stack.pop()
+        if s not in needed:
+            needed.add(s)
+            stack.extend(instructions[s][1])
+    return sum(_OP_COST.get(instructions[s][0], 1.0) for s in needed)
+
+
+def _forms(e: sp.Expr) -> list[sp.Expr]:
+    """Equivalent forms of ``e`` worth costing: as written and with common factors pulled out.
+
+    ``factor_terms`` only regroups (no cancellation, no new divisions), so it keeps the value
+    and the protected operators' semantics; ``simplify`` is not used (unbounded run time).
+    """
+    forms = [e]
+    try:
+        factored = sp.factor_terms(e)
+    except (TypeError, ValueError, RecursionError):  # pragma: no cover - defensive
+        factored = e
+    if factored != e:
+        forms.append(factored)
+    return forms
+
+
+def _lower_cheapest(builder: _Builder, e: sp.Expr, keep: Sequence[int]) -> tuple[_Builder, int]:
+    """Lower the cheapest form of ``e`` (cost of ``keep`` + it, sharing counted once)."""
+    best: tuple[float, _Builder, int] | None = None
+    for form in _forms(e):
+        trial = builder.copy()
+        slot = trial.lower(form)
+        cost = _cost(trial.instructions, [*keep, slot])
+        if best is None or cost < best[0]:
+            best = (cost, trial, slot)
+    assert best is not None
+    return best[1], best[2]
+
+
 @functools.lru_cache(maxsize=512)
 def _compile_cached(expr: sp.Expr, param_names: tuple[str, ...], derivatives: bool) -> Program:
-    targets = [expr]
-    if derivatives:
-        targets.append(sp.diff(expr, X))
-        targets.extend(sp.diff(expr, symbol(n)) for n in param_names)
     builder = _Builder(param_names)
-    outputs = tuple(builder.lower(t) for t in targets)
-    return Program(tuple(builder.instructions), outputs, len(param_names))
+    builder, f_slot = _lower_cheapest(builder, expr, ())
+    outputs = [f_slot]
+    if derivatives:
+        # The backward evaluates all derivative outputs together (from x alone), so each is
+        # costed together with the ones already chosen; shared subexpressions count once.
+        for wrt in (X, *(symbol(n) for n in param_names)):
+            builder, slot = _lower_cheapest(builder, sp.diff(expr, wrt), outputs[1:])
+            outputs.append(slot)
+    return Program(tuple(builder.instructions), tuple(outputs), len(param_names))
 
 
 def compile_program(expr: sp.Expr, param_names: Sequence[str] = (), derivatives: bool = False) -> Program:
@@ -341,6 +496,12 @@ def _numpy_ops() -> dict[str, Callable[..., Any]]:
         "psqrt": lambda a: np.sqrt(np.abs(a)),
         "pinv": pinv_np,
         "pdiv": pdiv_np,
+        "affine": lambda a, st: a * st[0] + st[1],
+        "add_scaled": lambda a, b, c: a + c * b,
+        "mul_scaled": lambda a, b, c: a * b * c,
+        "addcmul": lambda a, b, c, v: a + v * b * c,
+        "div_scaled": lambda a, b, c: c * a / b,
+        "scalar_div": lambda b, c: c / b,
         "maximum": np.maximum,
         "minimum": np.minimum,
         "clamp_min": np.maximum,

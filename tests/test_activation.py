@@ -222,3 +222,16 @@ def test_in_a_network_trains_end_to_end():
         first = first if first is not None else loss.item()
     assert loss.item() < 0.8 * first
     assert net[2].a.item() != 1.0
+
+
+def test_whole_module_pickles_through_torch_save(tmp_path):
+    net = nn.Sequential(nn.Linear(3, 4), SymbolicActivation("a*x + sin(b*x)", {"a": 0.5, "b": 2.0}, trainable=True))
+    with torch.no_grad():
+        net[1].a.add_(0.125)
+    path = tmp_path / "net.pt"
+    torch.save(net, path)
+    loaded = torch.load(path, weights_only=False)
+    x = torch.randn(6, 3, requires_grad=True)
+    torch.testing.assert_close(loaded(x), net(x))
+    loaded(x).sum().backward()  # the rebuilt autograd function works
+    assert loaded[1].a.grad is not None
