@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from nsad_lib.entry import Entry
-from nsad_lib.hub import SHA256_RE, HubError, atomic_write_bytes, sha256_bytes
+from nsad_lib.atomic import atomic_write_bytes
+from nsad_lib.hub import SHA256_RE, HubError, sha256_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

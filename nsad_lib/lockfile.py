@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from nsad_lib.atomic import atomic_write_bytes
 from nsad_lib.entry import Entry
 from nsad_lib.errors import EntryError, UnknownEntryError
 from nsad_lib.hub import (
@@ -28,7 +29,6 @@ from nsad_lib.hub import (
     REF_PREFIX,
     SHA256_RE,
     HubError,
-    atomic_write_bytes,
     check_repo_id,
     hf_cache_dir,
     parse_ref,

@@ -15,11 +15,11 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from nsad_lib.atomic import atomic_write_text
 from nsad_lib.entry import ID_RE, Entry, canonical_json, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
 
@@ -105,23 +105,6 @@ def _scan(directory: Path) -> list[Located]:
             continue  # only NAME-vN.json files are entries; other JSON (metadata) is not ours
         found.append(Located(load_entry_file(path, index.get(path.stem)), path))
     return found
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class Registry:
@@ -229,10 +212,10 @@ class Registry:
                     f"published ids are immutable: add it as {entry.name}-v{self.next_version(entry.name)}"
                 )
         path = target / f"{entry.id}.json"
-        _atomic_write(path, entry.to_json())
+        atomic_write_text(path, entry.to_json())
         index = _read_index(target)
         index[entry.id] = entry.sha256
-        _atomic_write(target / INDEX_FILE, json.dumps({"schema": 1, "entries": dict(sorted(index.items()))}, indent=2) + "\n")
+        atomic_write_text(target / INDEX_FILE, json.dumps({"schema": 1, "entries": dict(sorted(index.items()))}, indent=2) + "\n")
         return path
 
     def _search_for_conflicts(self, target: Path) -> Iterable[Located]:

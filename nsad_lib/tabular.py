@@ -259,7 +259,7 @@ def load_file(path: str | Path, target: str | int, positive: Any = None, name: s
     check_finite(X, features, path, header_lines)
     check_rows(y, path, column)
     notes = [f"target: {column!r}" + (f" == {positive!r}" if positive is not None else
-                                      f", classes mapped in sorted order to 0/1")]
+                                      ", classes mapped in sorted order to 0/1")]
     meta = DatasetMeta(source=f"file {path}", license=license, target=column, rows=len(y),
                        sha256={str(path): sha256_of(path)}, paths=(str(path),), notes=tuple(notes))
     X32 = X.astype(np.float32)

@@ -13,7 +13,6 @@ The number of evaluations comes from ``--budget`` through the fixed cost model o
 
 from __future__ import annotations
 
-import math
 from typing import Union
 
 import numpy as np
