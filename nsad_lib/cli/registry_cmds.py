@@ -40,7 +40,7 @@ def list_command(
         typer.echo(json.dumps([{"id": e.id, "formula": e.formula, "parameters": e.parameters, "trainable": e.trainable, "domains": _domain_marks(e), "summary": e.summary} for e in entries], indent=2))
         return
     table = Table(title=f"nsad-lib registry ({len(entries)} entries)")
-    table.add_column("id", style="bold")
+    table.add_column("id", style="bold", no_wrap=True)
     table.add_column("formula")
     table.add_column("params", justify="right")
     table.add_column("continuous")
@@ -54,7 +54,7 @@ def list_command(
             e.formula,
             params,
             *(f"[{_MARK_STYLE.get(marks.get(d, 'unknown'), 'dim')}]{marks.get(d, 'unknown')}[/]" for d in ("continuous", "discrete")),
-            e.summary,
+            e.summary if len(e.summary) <= 70 else e.summary[:67] + "...",
         )
     Console().print(table)
 
