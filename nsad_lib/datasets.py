@@ -21,6 +21,7 @@ from nsad_lib.dataset_parsers import PARSERS
 from nsad_lib.dataset_types import Dataset, DatasetMeta, infer_feature_kinds
 from nsad_lib.downloads import fetch
 from nsad_lib.errors import DataError
+from nsad_lib.paths import user_cache_dir
 from nsad_lib.tabular import check_finite, check_rows, load_file, sha256_of
 
 __all__ = [
@@ -58,8 +59,8 @@ def info(name: str) -> DatasetInfo:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nsad-lib" / "data"
+    """The user cache directory for downloaded datasets."""
+    return user_cache_dir("data")
 
 
 def search_dirs(data_dir: str | Path | None = None) -> list[Path]:

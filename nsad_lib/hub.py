@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
 from nsad_lib.entry import split_id
 from nsad_lib.errors import EntryError, NsadError
+from nsad_lib.paths import user_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.activation import SymbolicActivation
@@ -155,8 +156,7 @@ def cache_root() -> Path:
     """Where pulled registries live: ``NSAD_HUB_CACHE``, else ``$XDG_CACHE_HOME/nsad-lib/hub``."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "nsad-lib" / "hub"
+    return user_cache_dir("hub")
 
 
 def pulled_dir(repo_id: str, commit: str) -> Path:

@@ -19,6 +19,7 @@ import sympy as sp
 
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula import X, symbol
+from nsad_lib.plan import needed_slots, plan_slots
 from nsad_lib.functions import PROTECT_EPS, pdiv, pinv, plog, psqrt, sigmoid, softplus
 
 # An instruction: (operator, argument slots, literal payload). Slots index earlier results.
@@ -44,25 +45,7 @@ class Program:
         cached = self._cache.get(outputs)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        needed: set[int] = set()
-        stack = [self.outputs[o] for o in outputs]
-        while stack:
-            s = stack.pop()
-            if s in needed:
-                continue
-            needed.add(s)
-            stack.extend(self.instructions[s][1])
-        order = tuple(sorted(needed))
-        keep = {self.outputs[o] for o in outputs}
-        last_use: dict[int, int] = {}
-        for s in order:
-            for a in self.instructions[s][1]:
-                last_use[a] = s
-        frees: dict[int, list[int]] = {}
-        for slot, user in last_use.items():
-            if slot not in keep:
-                frees.setdefault(user, []).append(slot)
-        result = (order, {k: tuple(v) for k, v in frees.items()})
+        result = plan_slots(self.instructions, [self.outputs[o] for o in outputs])
         self._cache[outputs] = result
         return result
 
@@ -87,9 +70,11 @@ class Program:
         return [values[self.outputs[o]] for o in outputs]
 
     def run_torch(self, x: Any, params: Sequence[Any], outputs: tuple[int, ...] = (0,)) -> list[Any]:
-        from nsad_lib.torch_ops import TORCH_OPS
+        """Evaluate with plain composed torch ops (the same path the activation uses)."""
+        from nsad_lib.torch_ops import functional_steps, run_steps
 
-        return self.run(TORCH_OPS, x, params, outputs)
+        steps, slots = functional_steps(self, outputs)
+        return run_steps(steps, slots, x, params)
 
     def run_numpy(self, x: np.ndarray, params: Sequence[float], outputs: tuple[int, ...] = (0,)) -> list[np.ndarray]:
         out = self.run(_numpy_ops(), x, [np.asarray(p, dtype=x.dtype) for p in params], outputs)
@@ -378,14 +363,7 @@ _OP_COST: dict[str, float] = {
 
 def _cost(instructions: Sequence[Instruction], slots: Sequence[int]) -> float:
     """Cost of computing ``slots`` (and everything they need) once."""
-    needed: set[int] = set()
-    stack = list(slots)
-    while stack:
-        s = stack.pop()
-        if s not in needed:
-            needed.add(s)
-            stack.extend(instructions[s][1])
-    return sum(_OP_COST.get(instructions[s][0], 1.0) for s in needed)
+    return sum(_OP_COST.get(instructions[s][0], 1.0) for s in needed_slots(instructions, slots))
 
 
 def _forms(e: sp.Expr) -> list[sp.Expr]:

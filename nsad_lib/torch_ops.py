@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from nsad_lib.functions import PROTECT_EPS
+from nsad_lib.plan import plan_slots
 
 
 def _plog(a: torch.Tensor) -> torch.Tensor:
@@ -273,27 +274,6 @@ class _Schedule:
     scales: tuple[float, ...]  # output k is scales[k] * (value of slots[k])
 
 
-def _plan_slots(instructions: Sequence[Any], slots: Sequence[int]) -> tuple[list[int], dict[int, list[int]]]:
-    """Slots needed for ``slots`` in order, and per slot the operands whose last use it is."""
-    needed: set[int] = set()
-    stack = list(slots)
-    while stack:
-        s = stack.pop()
-        if s not in needed:
-            needed.add(s)
-            stack.extend(instructions[s][1])
-    order = sorted(needed)
-    last_use: dict[int, int] = {}
-    for s in order:
-        for a in instructions[s][1]:
-            last_use[a] = s
-    frees: dict[int, list[int]] = {}
-    for slot, user in last_use.items():
-        if slot not in slots:
-            frees.setdefault(user, []).append(slot)
-    return order, frees
-
-
 def _fold_scales(instructions: Sequence[Any], slots: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Outputs of the form c*v (a final negation or constant factor) as v and c, where v is
     not needed otherwise: the caller applies c for free (in its multiply by the incoming
@@ -311,7 +291,7 @@ def _fold_scales(instructions: Sequence[Any], slots: tuple[int, ...]) -> tuple[t
         if instructions[inner][0] in ("x", "param", "const") or inner in slots_out or slots_out.count(slot) > 1:
             continue
         trial = slots_out[:k] + [inner] + slots_out[k + 1 :]
-        order, _ = _plan_slots(instructions, trial)
+        order, _ = plan_slots(instructions, trial)
         if any(slot in instructions[s][1] for s in order):  # the scaled value is used elsewhere
             continue
         slots_out, scales[k] = trial, c
@@ -335,7 +315,7 @@ def _schedule(program: Any, outputs: tuple[int, ...], fold_scale: bool = False) 
     scales = (1.0,) * len(slots)
     if fold_scale:
         slots, scales = _fold_scales(instructions, slots)
-    order, frees = _plan_slots(instructions, slots)
+    order, frees = plan_slots(instructions, slots)
     first = slots[0]
     depends: dict[int, bool] = {}  # slot -> is a tensor the size of x
     buffer_of: dict[int, int] = {}
