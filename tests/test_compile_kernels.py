@@ -1,0 +1,77 @@
+"""The float32 kernels that torch.compile traces instead of tanh/sin/cos (``COMPILE_OPS``).
+
+They replace SLEEF calls in inductor's CPU code for speed; these tests hold them to the
+accuracy the module documents, against float64 torch, eagerly and compiled.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from nsad_lib import SymbolicActivation
+from nsad_lib.torch_ops import COMPILE_OPS, TORCH_OPS, cos_poly, sin_poly, tanh_rational
+
+KERNELS = [("sin", sin_poly, torch.sin, 1e-7), ("cos", cos_poly, torch.cos, 1e-7), ("tanh", tanh_rational, torch.tanh, 4e-7)]
+
+
+def _inputs() -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    dense = torch.linspace(-1000.0, 1000.0, 400_001)
+    near_zero = torch.logspace(-30, 0, 2_001)
+    quadrant_edges = torch.arange(-600, 601, dtype=torch.float64) * (math.pi / 4)  # reduction boundaries
+    return torch.cat([dense, near_zero, -near_zero, quadrant_edges.float(), 3 * torch.randn(200_000, generator=g)])
+
+
+@pytest.mark.parametrize("name,fast,exact,tol", KERNELS)
+def test_kernel_accuracy_against_float64(name, fast, exact, tol):
+    x = _inputs()
+    err = (fast(x).double() - exact(x.double())).abs()
+    assert err.max().item() <= tol, f"{name}: max abs error {err.max().item():.3g} at x={x[err.argmax()].item()}"
+
+
+@pytest.mark.parametrize("name,fast,exact,tol", KERNELS)
+def test_kernel_special_values(name, fast, exact, tol):
+    x = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, 1e-30])
+    got, want = fast(x), exact(x)
+    assert torch.equal(torch.isnan(got), torch.isnan(want))
+    finite = ~torch.isnan(want)
+    assert torch.allclose(got[finite], want[finite], rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_other_dtypes_keep_torch_ops(dtype):
+    x = torch.linspace(-5, 5, 101, dtype=dtype)
+    for fast, exact in ((sin_poly, torch.sin), (cos_poly, torch.cos), (tanh_rational, torch.tanh)):
+        assert torch.equal(fast(x), exact(x))
+
+
+def test_only_tanh_sin_cos_are_replaced():
+    changed = {k for k in TORCH_OPS if COMPILE_OPS[k] is not TORCH_OPS[k]}
+    assert changed == {"tanh", "sin", "cos"}
+
+
+def test_compiled_formula_with_replaced_ops_matches_eager_values_and_gradients():
+    formula = "cos(a + b*tanh(x) + x) + sin(x)*cos(x)"
+    eager = SymbolicActivation(formula, {"a": 0.67, "b": 0.71}, trainable=True)
+    compiled = SymbolicActivation(formula, {"a": 0.67, "b": 0.71}, trainable=True, compile=True)
+    x = (4 * torch.randn(4096, generator=torch.Generator().manual_seed(1))).requires_grad_()
+    g = torch.randn(4096, generator=torch.Generator().manual_seed(2))
+    ye = eager(x)
+    (gx_e, ga_e, gb_e) = torch.autograd.grad(ye, (x, eager.a, eager.b), g)
+    yc = compiled(x)
+    (gx_c, ga_c, gb_c) = torch.autograd.grad(yc, (x, compiled.a, compiled.b), g)
+    torch.testing.assert_close(yc, ye, rtol=0, atol=1e-6)
+    torch.testing.assert_close(gx_c, gx_e, rtol=0, atol=2e-6)
+    torch.testing.assert_close(ga_c, ga_e, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(gb_c, gb_e, rtol=1e-5, atol=1e-4)
+
+
+def test_export_keeps_plain_ops():
+    act = SymbolicActivation("tanh(x) + sin(x)")
+    program = torch.export.export(act, (torch.randn(8),))
+    targets = {str(n.target) for n in program.graph.nodes if n.op == "call_function"}
+    assert any("tanh" in t for t in targets) and any("sin" in t for t in targets)
+    assert not any("round" in t for t in targets)
