@@ -9,7 +9,6 @@ output), so even composed-op autograd through them never produces NaN.
 from __future__ import annotations
 
 import functools
-import math
 import operator
 import threading
 from dataclasses import dataclass
@@ -102,30 +101,20 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
 
 # -- kernels for torch.compile ------------------------------------------------------------------
 #
-# Inductor's CPU kernels call SLEEF for tanh, sin and cos (``Sleef_tanhf16_u10``, ...). SLEEF's
-# tanh is about 3x slower than torch's eager tanh (MKL), and its sin/cos redo the same range
-# reduction when a formula needs both of one argument (a derivative of sin is cos of the same
-# thing). Inside a fused kernel, short polynomial evaluations are cheaper, so while
-# torch.compile traces (not under torch.export, whose graphs keep plain ops for other backends)
-# float32 tanh, sin and cos are written as:
+# Inductor's CPU kernels call SLEEF's tanh (``Sleef_tanhf16_u10``), about 3x slower than torch's
+# eager tanh (MKL) and than the rest of a fused activation kernel. While torch.compile traces
+# (not under torch.export, whose graphs keep the plain op for other backends), float32 tanh on
+# CPU is written instead as the 13/6-degree odd rational interpolant used by Eigen
+# (``generic_fast_tanh_float``), ONNX Runtime's MLAS and XLA, on x clamped to [-9, 9] (tanh
+# rounds to +-1 beyond): a dozen fused multiply-adds and one division.
 #
-# - tanh: the 13/6-degree odd rational interpolant used by Eigen (``generic_fast_tanh_float``),
-#   ONNX Runtime's MLAS and XLA, on x clamped to [-9, 9] (tanh rounds to +-1 beyond);
-# - sin, cos: Cody-Waite reduction by pi/2 with the three-part constant of Cephes' ``sinf``
-#   (the first two parts have few significant bits, so ``k*part`` is exact for |x| < ~12,000),
-#   then Cephes' minimax polynomials on [-pi/4, pi/4] and a quadrant select. sin(x) and cos(x)
-#   of the same x share the reduction, which inductor computes once.
-#
-# Accuracy against float64 for |x| <= 1000 (tests/test_compile_kernels.py): absolute error at
-# most 1e-7 for sin and cos (torch's: 4e-8) and 4e-7 for tanh (a few float32 ulp near +-1).
-# Beyond |x| ~ 12,000 the reduction loses bits and the sin/cos error grows like |x| * 1e-11.
-# NaN stays NaN; sin/cos of +-inf are NaN and tanh(+-inf) is +-1, as in torch.
+# Accuracy against float64 (tests/test_compile_kernels.py): absolute error at most 4e-7 on
+# [-1000, 1000] (a few float32 ulp near +-1; torch's own tanh: 6e-8). NaN stays NaN,
+# tanh(+-inf) = +-1. sin and cos were tried the same way (Cody-Waite reduction and Cephes'
+# polynomials): no faster than SLEEF's inside a whole fused kernel, so they keep torch's ops.
 _TANH_NUM = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
              -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)
 _TANH_DEN = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
-_PIO2 = (1.5703125, 4.837512969970703125e-4, 7.54978995489188216e-8)  # sums to pi/2
-_SIN_POLY = (-1.6666654611e-1, 8.3321608736e-3, -1.9515295891e-4)
-_COS_POLY = (4.166664568298827e-2, -1.388731625493765e-3, 2.443315711809948e-5)
 
 
 def _horner(coefficients: tuple[float, ...], t: torch.Tensor) -> Any:
@@ -135,51 +124,20 @@ def _horner(coefficients: tuple[float, ...], t: torch.Tensor) -> Any:
     return acc
 
 
-def _fast(a: Any) -> bool:
-    # CPU only: on CUDA, triton's tanh/sin/cos are already fast hardware-assisted code
-    return isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"
-
-
 def tanh_rational(a: Any) -> Any:
-    """tanh as a rational function of ``a`` clamped to [-9, 9] (float32 on CPU; else torch.tanh)."""
-    if not _fast(a):
+    """tanh as a rational function of ``a`` clamped to [-9, 9] (float32 on CPU; else torch.tanh).
+
+    CPU only: on CUDA, triton's tanh is already fast.
+    """
+    if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"):
         return torch.tanh(a)
     c = torch.clamp(a, -9.0, 9.0)
     c2 = c * c
     return c * _horner(_TANH_NUM, c2) / _horner(_TANH_DEN, c2)
 
 
-def _sin_cos_parts(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(sin r, cos r, quadrant q in 0..3) with a = r + k*pi/2, |r| <= pi/4, q = k mod 4."""
-    k = torch.round(a * (2.0 / math.pi))
-    r = ((a - k * _PIO2[0]) - k * _PIO2[1]) - k * _PIO2[2]
-    q = k - 4.0 * torch.floor(k * 0.25)
-    z = r * r
-    sin_r = r + r * z * _horner(_SIN_POLY, z)
-    cos_r = 1.0 - 0.5 * z + z * z * _horner(_COS_POLY, z)
-    return sin_r, cos_r, q
-
-
-def sin_poly(a: Any) -> Any:
-    """sin by range reduction and polynomials (float32 on CPU; else torch.sin)."""
-    if not _fast(a):
-        return torch.sin(a)
-    sin_r, cos_r, q = _sin_cos_parts(a)
-    v = torch.where((q == 1.0) | (q == 3.0), cos_r, sin_r)
-    return torch.where(q >= 2.0, -v, v)
-
-
-def cos_poly(a: Any) -> Any:
-    """cos by range reduction and polynomials (float32 on CPU; else torch.cos)."""
-    if not _fast(a):
-        return torch.cos(a)
-    sin_r, cos_r, q = _sin_cos_parts(a)
-    v = torch.where((q == 1.0) | (q == 3.0), sin_r, cos_r)
-    return torch.where((q == 1.0) | (q == 2.0), -v, v)
-
-
 #: :data:`TORCH_OPS` with the ops whose inductor CPU lowering is slow replaced (see above).
-COMPILE_OPS: dict[str, Callable[..., Any]] = {**TORCH_OPS, "tanh": tanh_rational, "sin": sin_poly, "cos": cos_poly}
+COMPILE_OPS: dict[str, Callable[..., Any]] = {**TORCH_OPS, "tanh": tanh_rational}
 
 
 # -- eager execution into reused buffers ------------------------------------------------------
