@@ -7,6 +7,12 @@ unary ``u``, plus random trees, and evolves by tournament selection, subtree cro
 mutation (subtree, point, constant). Formulas are trees of our own operators emitted as text
 and read back by the safe parser; structurally equal formulas are scored once.
 
+``--family`` narrows the search with a prior: ``periodic`` (sin/cos/tanh shapes with a
+trainable constant, for formulas meant to transfer) and ``gated`` (``x`` times a learned gate,
+``x*u(c*x)`` and ``x*u(c*x) + d*x``, the shape of SiLU/GELU/Swish generalised to every unary
+``u``, with trainable gains and leaks). A family fixes the operators, the starting population
+and which evolved formulas may become candidates; the default ``any`` is unchanged.
+
 The number of evaluations comes from ``--budget`` through the fixed cost model of
 :mod:`nsad_lib.discovery.budget`, so the same seed and data give the same formula.
 """
@@ -31,7 +37,15 @@ UNARY = ("sin", "cos", "tanh", "abs", "relu", "sigmoid")
 #: Search families: the operators each may use. ``periodic`` is a prior for formulas meant to
 #: transfer (the paper's and our Forest results favour periodic shapes with trainable constants);
 #: its candidates must contain sin or cos and at least one trainable constant.
-FAMILIES = {"any": UNARY, "periodic": ("sin", "cos", "tanh")}
+#: ``gated`` keeps every operator but starts from ``x*u(c*x)`` (+ ``d*x``) shapes and keeps only
+#: candidates with a gate (a product of ``x`` and a non-polynomial function of ``x``).
+FAMILIES = {"any": UNARY, "periodic": ("sin", "cos", "tanh"), "gated": UNARY}
+#: Families in which a formula's initial constants are part of its identity. Elsewhere formulas
+#: that differ only in their constants are one formula, scored once (the network trains the
+#: constants). In ``gated`` the gain and the leak *are* the shape searched for, and 15 epochs of
+#: Adam (about 200 steps at lr 1e-3) move a constant by 0.2 at most, so ``x*sigmoid(a*x)`` with
+#: a=1 and with a=2 are different candidates and constant mutations are scored.
+VALUED_FAMILIES = ("gated",)
 BINARY = ("add", "sub", "mul")
 SEARCH_EPOCHS = 10
 SEARCH_ROWS = 12000
@@ -106,6 +120,36 @@ def scaffold(unary: tuple[str, ...] = UNARY) -> list[Tree]:
     return trees
 
 
+def gated_scaffold(unary: tuple[str, ...] = UNARY) -> list[Tree]:
+    """The ``gated`` family's starting shapes: x*u(x), x*u(2x), x*u(x) + x/2 and x*u(x) - x/2.
+
+    The gain inside ``u`` and the linear leak are lifted into trainable constants, so the
+    network tunes them; evolution mutates their initial values and the rest of the tree.
+    """
+    trees: list[Tree] = []
+    for u in unary:
+        gate1 = ("mul", "x", (u, ("mul", 1.0, "x")) if u != "relu" else (u, "x"))
+        trees.append(gate1)
+        if u != "relu":  # relu(c*x) = c*relu(x): its gain is not a shape
+            trees.append(("mul", "x", (u, ("mul", 2.0, "x"))))
+        trees.append(("add", gate1, ("mul", 0.5, "x")))
+        trees.append(("add", gate1, ("mul", -0.5, "x")))
+    return trees
+
+
+def is_gated(f: Formula) -> bool:
+    """True when ``f`` contains ``x * g(x)`` with ``g`` a non-polynomial function of ``x`` (a gate)."""
+    import sympy as sp
+
+    from nsad_lib.formula import X
+
+    for node in sp.preorder_traversal(f.expr):
+        if isinstance(node, sp.Mul) and X in node.args:
+            if any(a != X and X in a.free_symbols and not a.is_polynomial(X) for a in node.args):
+                return True
+    return False
+
+
 def mutate(t: Tree, rng: np.random.Generator, unary: tuple[str, ...] = UNARY) -> Tree:
     paths = _paths(t)
     path = paths[int(rng.integers(len(paths)))]
@@ -141,9 +185,19 @@ def to_formula(t: Tree) -> Formula | None:
     return f
 
 
+def _key(f: Formula, family: str) -> str:
+    """What makes two formulas the same search point: the canonical text (and, in
+    :data:`VALUED_FAMILIES`, the initial values of its constants)."""
+    if family not in VALUED_FAMILIES or not f.parameters:
+        return f.canonical
+    return f.canonical + " | " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(f.parameters.items()))
+
+
 def _in_family(f: Formula, family: str) -> bool:
     if family == "any":
         return True
+    if family == "gated":
+        return is_gated(f)
     text = f.canonical
     return bool(f.parameters) and ("sin(" in text or "cos(" in text)
 
@@ -173,7 +227,7 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
         f = to_formula(t)
         if f is None:
             return None
-        key = f.canonical
+        key = _key(f, family)
         if key in scores:
             return key
         if len(scores) >= allowance or clock.past_deadline() or not is_safe(f):
@@ -188,7 +242,11 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
         return key
 
     population: list[str] = []
-    for t in [*scaffold(unary), *(random_tree(rng, 3, unary) for _ in range(POPULATION))]:
+    if family == "gated":  # gated starting shapes, and random trees as gates of x
+        start = [*gated_scaffold(unary), *(("mul", "x", random_tree(rng, 2, unary)) for _ in range(POPULATION))]
+    else:
+        start = [*scaffold(unary), *(random_tree(rng, 3, unary) for _ in range(POPULATION))]
+    for t in start:
         k = evaluate(t)
         if k is not None and k not in population:
             population.append(k)
@@ -216,7 +274,9 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
              if not is_relu_family(formulas[k]) and _in_family(formulas[k], family)]
     settings = {"search_epochs": SEARCH_EPOCHS, "search_rows": rows, "population": POPULATION, "max_nodes": MAX_NODES,
                 "family": family, "unary": list(unary), "binary": list(BINARY), "evaluations_allowed": allowance,
-                "fitness": "val AUC of a Light net (constants trainable) - 1e-4 * complexity"}
+                "fitness": "val AUC of a Light net (constants trainable) - 1e-4 * complexity",
+                **({"constants": "initial values distinguish formulas"} if family in VALUED_FAMILIES else {})}
     facts = {"evaluated": len(scores), "generations": generation, "deadline_hit": clock.deadline_hit,
-             "top": [{"formula": k, "score": round(scores[k], 5)} for k in ranked[:10]]}
+             "top": [{"formula": formulas[k].canonical, **({"parameters": dict(formulas[k].parameters)} if family in VALUED_FAMILIES else {}),
+                      "score": round(scores[k], 5)} for k in ranked[:10]]}
     return StrategyResult(cands, settings, facts)
