@@ -264,17 +264,23 @@ class _Builder:
             else:
                 numer_exprs.append(f)
         if not denom and len(numer_exprs) == 2:
-            # c*(t + k*u)*b with c*t == 1 (e.g. sigmoid's (1 - s)*s) is b + c*k*u*b: one addcmul
+            # c*(t + k*u)*b is (c*t) * (b + (k/t)*u*b): one addcmul (e.g. sigmoid's (1 - s)*s, or
+            # -sin(x)*(1 + sin(cos(x)))), then a constant factor unless c*t == 1; a trailing
+            # factor is free in the backward, which folds it into its multiply by the gradient
             for i in (0, 1):
                 f, b = numer_exprs[i], numer_exprs[1 - i]
                 if f.is_Add and ("expr", f) not in self.memo:
                     t, terms = f.as_coeff_add()
-                    if len(terms) == 1 and t != 0 and abs(coeff * float(t) - 1.0) < 1e-15:
+                    if len(terms) == 1 and t != 0:
                         k, u = terms[0].as_coeff_Mul()
-                        if not u.free_symbols:
+                        if not u.free_symbols or not k.is_Number:
                             continue
                         b_slot = self.lower(b)
-                        return self.emit("addcmul", (b_slot, self.lower(u), b_slot), coeff * float(k))
+                        scale = coeff * float(t)
+                        if abs(scale - 1.0) < 1e-15:
+                            return self.emit("addcmul", (b_slot, self.lower(u), b_slot), coeff * float(k))
+                        slot = self.emit("addcmul", (b_slot, self.lower(u), b_slot), float(k) / float(t))
+                        return self._scaled(slot, scale)
         numer = [self.lower(f) for f in numer_exprs]
         if denom:
             d = denom[0]

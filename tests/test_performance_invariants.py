@@ -104,10 +104,18 @@ def test_backward_multiplies_by_the_gradient_in_place_without_extra_tensors():
 
 @pytest.mark.parametrize("threads_chunk", [1 << 12, 1 << 40])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
-def test_buffer_reuse_and_chunking_match_plain_ops(monkeypatch, threads_chunk, dtype):
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "a*x*sigmoid(b*x) - cos(x)*sin(a*x) + 0.5*pdiv(x, b)",
+        # parameters as multiplicands of full tensors (1 + b*(1 - tanh(x)**2) runs as add with alpha)
+        "cos(a + b*tanh(x) + x)",
+    ],
+)
+def test_buffer_reuse_and_chunking_match_plain_ops(monkeypatch, threads_chunk, dtype, formula):
     monkeypatch.setattr(torch_ops, "CHUNK_BYTES", threads_chunk)
     monkeypatch.setattr(torch_ops, "CHUNK_BYTES_THREADED", threads_chunk)
-    act = SymbolicActivation("a*x*sigmoid(b*x) - cos(x)*sin(a*x) + 0.5*pdiv(x, b)", {"a": 1.2, "b": -0.7}, trainable=True).to(dtype)
+    act = SymbolicActivation(formula, {"a": 1.2, "b": -0.7}, trainable=True).to(dtype)
     n = 3 * 4096 + 17  # several chunks and a ragged last one when chunking is on
     x = (torch.rand(n, dtype=torch.float64) * 6 - 3).to(dtype).requires_grad_(True)
     g = torch.randn(n, dtype=torch.float64).to(dtype)
