@@ -16,6 +16,14 @@ Training runs are cached (JSON lines, one run per line) so the table can be rebu
     python benchmarks/transfer_matrix.py                       # all entries, 4 datasets
     python benchmarks/transfer_matrix.py --registry /my/reg    # include a user registry
     python benchmarks/transfer_matrix.py --extra "sin(x)" --extra "abs(x)"   # held-out formulas
+    python benchmarks/transfer_matrix.py --fresh "erf(x)" --predict-only preds.json  # record first
+    python benchmarks/transfer_matrix.py --fresh "erf(x)" --predictions preds.json   # then train
+
+Held-out formulas come in two sets: ``--extra`` (the first set, run once; its failures led to
+the ``saturation`` rule, so it is calibration data now) and ``--fresh`` (formulas no rule was
+designed with). ``--predict-only FILE`` writes the checker's verdicts without training, to be
+committed before the outcomes exist; ``--predictions FILE`` then checks that the verdicts have
+not changed since.
 
 Writes the generated part of docs/compatibility.md (between the ``transfer-matrix`` markers).
 """
@@ -94,8 +102,7 @@ def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str])
     torch.set_num_threads(1)
     cache = load_cache(cache_path)
     rows = []
-    extra_entries = [Entry.create(f"heldout-{i + 1}", 1, text, summary="held-out formula (not in the registry)")
-                     for i, text in enumerate(extra)]
+    extra_entries = heldout_entries(extra)
     for name in datasets_:
         ds = datasets.load(name)
         print(f"{name}: {ds.n_rows:,} rows", flush=True)
@@ -124,6 +131,29 @@ def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str])
             print(f"  {label:32s} {v.verdict:18s} {v.score:.2f}  real {delta * 100:+.1f} ({real}{'' if clear else ', tie'})",
                   flush=True)
     return rows
+
+
+def heldout_entries(formulas: list[str]) -> list:
+    from nsad_lib.entry import Entry
+
+    return [Entry.create(f"heldout-{i + 1}", 1, text, summary="held-out formula (not in the registry)")
+            for i, text in enumerate(formulas)]
+
+
+def predict(entries, datasets_) -> list[dict]:
+    """The checker's verdicts only (no training): what ``--predict-only`` records."""
+    from nsad_lib import datasets
+    from nsad_lib.compat import check
+
+    out = []
+    for name in datasets_:
+        ds = datasets.load(name)
+        for entry in entries:
+            v = check(entry, ds)
+            label = entry.formula if entry.name.startswith("heldout-") else entry.id
+            out.append({"entry": label, "dataset": name, "prediction": v.verdict, "score": v.score})
+            print(f"  {name:9s} {label:32s} {v.verdict:18s} {v.score:.2f}", flush=True)
+    return out
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -212,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--registry", action="append", default=[], help="extra registry directory (repeatable)")
     parser.add_argument("--entries", default="", help="comma-separated ids (default: every entry)")
-    parser.add_argument("--extra", action="append", default=[], help="held-out formula text (repeatable)")
+    parser.add_argument("--extra", action="append", default=[], help="first held-out set: formula text (repeatable)")
+    parser.add_argument("--fresh", action="append", default=[], help="fresh held-out set: formula text (repeatable)")
+    parser.add_argument("--predict-only", default="", help="write the checker's verdicts for --fresh here; no training")
+    parser.add_argument("--predictions", default="", help="verdicts recorded with --predict-only; must still match")
     parser.add_argument("--outcomes", default=str(Path(tempfile.gettempdir()) / "nsad-transfer-outcomes.jsonl"),
                         help="cache of training runs (JSON lines)")
     parser.add_argument("--doc", default=str(DOC), help="markdown file to update ('-' to only print)")
@@ -228,12 +261,31 @@ def main(argv: list[str] | None = None) -> int:
         wanted = args.entries.split(",")
         entries = [reg.resolve(e) for e in wanted]
     cache_path = Path(args.outcomes)
+    if args.predict_only:
+        recorded = predict(heldout_entries(args.fresh), args.datasets.split(","))
+        Path(args.predict_only).write_text(json.dumps(recorded, indent=2) + "\n")
+        print(f"wrote {args.predict_only}")
+        return 0
     rows = build(entries, args.datasets.split(","), seeds, args.epochs, cache_path, [])
     text = markdown(rows, seeds, args.epochs, "Registry entries × datasets")
     if args.extra:
         held = build([], args.datasets.split(","), seeds, args.epochs, cache_path, args.extra)
-        text += "\n" + markdown(held, seeds, args.epochs, "Held-out formulas (not used to design the rules)")
+        text += "\n" + markdown(held, seeds, args.epochs,
+                                 "First held-out formulas (run once with rules 1-6; calibration data since)")
         rows += held
+    if args.fresh:
+        fresh = build([], args.datasets.split(","), seeds, args.epochs, cache_path, args.fresh)
+        note = ""
+        if args.predictions:
+            recorded = {(r["entry"], r["dataset"]): r["prediction"] for r in json.loads(Path(args.predictions).read_text())}
+            changed = [r for r in fresh if recorded.get((r["entry"], r["dataset"])) != r["prediction"]]
+            if changed:
+                raise SystemExit(f"verdicts changed since {args.predictions} was recorded: "
+                                 + ", ".join(f"{r['entry']} on {r['dataset']}" for r in changed))
+            note = (f"\nEvery verdict below was recorded before any of these formulas was trained "
+                    f"(`{Path(args.predictions).name}`, committed first) and is unchanged.\n")
+        text += "\n" + markdown(fresh, seeds, args.epochs, "Fresh held-out formulas (no rule was designed with them)") + note
+        rows += fresh
     s = summarise([r for r in rows if not r["held_out"]])
     print(json.dumps(s, indent=2))
     if args.json:

@@ -11,6 +11,13 @@ numbers:
 - ``fold_mass``: share of the pre-activation mass lying on a branch of ``f`` that some *other*
   branch also covers, i.e. where different inputs collapse to the same output while ``f`` is
   still varying (a flat region, like ReLU's negative half, is not counted: it is saturation).
+- ``fold_cost``: share of ``f``'s variance over the mass that no monotone function reproduces
+  (``1 - R^2`` of the best isotonic fit, increasing or decreasing, weighted by the mass). It
+  weighs a fold by the output variation it costs, so a ReLU-like ``f`` with a slight backward
+  slope below zero (fold cost 0.002) is not mistaken for an even one (0.6).
+- ``tail_gain_left`` / ``tail_gain_right``: mean ``|f'|`` over the mass below / above the
+  central 68% (16th-84th percentile), over mean ``|f'|`` inside it. ReLU: 0 and 2 (a one-sided
+  gate); tanh: 0.35 and 0.34 (saturates on both sides).
 - ``nonlinearity``: ``1 - R^2`` of the best straight line through ``(z, f(z))``. Near 0: the
   network is close to linear over where the inputs lie.
 - ``pile_gain``: mean ``|f'|`` in a +-0.25 window around each unit's median (where the bulk
@@ -51,6 +58,9 @@ class FormulaProfile:
     f0: float
     df0: float
     flat_mass: float  # share of the mass where |f'| < 5% of its typical size
+    fold_cost: float = 0.0  # 1 - R^2 of the best monotone fit of f over the mass
+    tail_gain_left: float = 1.0  # mean |f'| below the central 68% of the mass / inside it
+    tail_gain_right: float = 1.0  # ... above it
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -122,6 +132,34 @@ def _fold_mass(grid: np.ndarray, fg: np.ndarray, dg: np.ndarray, weights: np.nda
     return float(np.sum(weights[folded]) / max(np.sum(weights), 1e-12))
 
 
+def _fold_cost(grid: np.ndarray, fg: np.ndarray, weights: np.ndarray) -> float:
+    """1 - R^2 of the best monotone (isotonic) fit of f on the grid, weighted by the mass."""
+    from sklearn.isotonic import IsotonicRegression
+
+    w = weights + 1e-12
+    mean = float(np.average(fg, weights=w))
+    total = float(np.average((fg - mean) ** 2, weights=w))
+    if total <= 1e-24:
+        return 0.0
+    best = 0.0
+    for increasing in (True, False):
+        fit = IsotonicRegression(increasing=increasing).fit(grid, fg, sample_weight=w).predict(grid)
+        best = max(best, 1.0 - float(np.average((fg - fit) ** 2, weights=w)) / total)
+    return max(0.0, 1.0 - best)
+
+
+def _tail_gains(zf: np.ndarray, df: np.ndarray) -> tuple[float, float]:
+    """Mean |f'| below / above the central 68% of the mass, relative to mean |f'| inside it."""
+    lo, hi = np.quantile(zf, [0.16, 0.84])
+    slope = np.abs(df)
+    inner = slope[(zf >= lo) & (zf <= hi)]
+    middle = float(inner.mean()) if inner.size else 0.0
+    if middle <= 1e-12:
+        return 1.0, 1.0  # flat in the middle: no gate to speak of
+    left, right = slope[zf < lo], slope[zf > hi]
+    return (float(left.mean()) / middle if left.size else 1.0, float(right.mean()) / middle if right.size else 1.0)
+
+
 def profile_formula(formula, z: np.ndarray, *, name: str = "", dataset: str = "") -> FormulaProfile:
     """Measure ``formula`` (a :class:`~nsad_lib.formula.Formula`) on pre-activations ``z``."""
     zf = z.reshape(-1)
@@ -171,10 +209,13 @@ def profile_formula(formula, z: np.ndarray, *, name: str = "", dataset: str = ""
         df0 = float(np.mean(_safe(formula.derivative_numpy(np.linspace(-1e-3, 1e-3, 21)))))
         flat = float(np.mean(np.abs(df) < 0.05 * typical))
         fold_mass = _fold_mass(grid, fg, dg, weights)
+        fold_cost = _fold_cost(grid, fg, weights)
+        tail_left, tail_right = _tail_gains(zf, df)
     return FormulaProfile(
         formula=name or str(formula), dataset=dataset, mass_interval=(round(lo, 3), round(hi, 3)),
         rank_agreement=round(rank, 4), fold_mass=round(fold_mass, 4), nonlinearity=round(nonlin, 4),
         pile_gain=round(pile_gain, 4), pile_concentration=round(concentration, 4), parity=parity,
         monotone=folds == 0, folds=folds, bounded=bounded, f0=round(f0, 4), df0=round(df0, 4),
-        flat_mass=round(flat, 4),
+        flat_mass=round(flat, 4), fold_cost=round(fold_cost, 4), tail_gain_left=round(tail_left, 4),
+        tail_gain_right=round(tail_right, 4),
     )

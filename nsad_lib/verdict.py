@@ -9,7 +9,8 @@ below 0.4, ``uncertain`` in between (run ``--probe`` then).
 The rules (calibrated on the paper's formulas and datasets; see docs/compatibility.md for the
 agreement with real training and every disagreement):
 
-1. ``order``       f keeps the order of the pre-activations (rank agreement >= 0.8) or folds them.
+1. ``order``       f keeps the order of the pre-activations or folds them: a monotone function
+                   reproduces all but ``FOLD_COST_MAX`` of its variance over the mass, or not.
 2. ``linearity``   f is near-linear over the 95% mass interval (1 - R^2 < 0.03): the Light
                    network degenerates towards a linear model, which at best ties ReLU.
 3. ``pile``        (discrete targets) zero-inflated rows pile up around each unit's median; if f
@@ -20,6 +21,12 @@ agreement with real training and every disagreement):
                    on smooth measurements, or with an unbounded oscillation, it destroys the
                    sign of monotone signals.
 6. ``domain``      the target's domain against the entry's source domain (a small nudge).
+7. ``saturation``  (added after the first held-out run, checked on fresh formulas) f keeps the
+                   order but saturates on both sides: beyond the central 68% of the mass its
+                   slope is under half its slope in the middle, left and right (tanh, erf,
+                   softsign). The reference activations are one-sided gates instead (slope ~0
+                   on one side, ~2x on the other); an f that flattens on both sides fits less in
+                   a short training.
 """
 
 from __future__ import annotations
@@ -31,14 +38,19 @@ from nsad_lib.profile_data import DataProfile
 from nsad_lib.profile_formula import FormulaProfile
 
 __all__ = ["Reason", "Verdict", "score_rules", "TRANSFERS_AT", "FAILS_BELOW",
-           "ORDER_MIN", "LINEAR_MAX", "PILE_GAIN_MIN", "STRUCTURE_MIN"]
+           "FOLD_COST_MAX", "LINEAR_MAX", "PILE_GAIN_MIN", "STRUCTURE_MIN", "TAIL_GAIN_MIN"]
 
 VerdictName = Literal["transfers", "uncertain", "does-not-transfer"]
 
 TRANSFERS_AT = 0.6
 FAILS_BELOW = 0.4
-#: Rank agreement from which f counts as order-preserving on the mass.
-ORDER_MIN = 0.8
+#: Share of f's variance over the mass, not reproducible by a monotone function, from which f
+#: counts as folding (ReLU-like shapes with a slight backward slope: ~0.002; SiLU: 0.0001;
+#: even shapes: ~0.6).
+FOLD_COST_MAX = 0.02
+#: Tail gain (slope outside the central 68% of the mass over the slope inside) under which a
+#: side counts as saturated.
+TAIL_GAIN_MIN = 0.5
 #: 1 - R^2 below which f counts as near-linear on the mass.
 LINEAR_MAX = 0.03
 #: Pile gain below which f counts as flat where zero-inflated rows pile up.
@@ -129,20 +141,22 @@ def score_rules(data: DataProfile, fp: FormulaProfile, source_domain: str = "unk
     reasons: list[Reason] = []
     lo, hi = fp.mass_interval
     where = f"[{lo:.2f}, {hi:.2f}]"
-    folding = fp.rank_agreement < ORDER_MIN
+    folding = fp.fold_cost >= FOLD_COST_MAX
 
     # 1. order
     if not folding:
         reasons.append(Reason("order", True, 0.25,
-                              f"f keeps the order of the pre-activations (rank agreement {fp.rank_agreement:.2f} "
-                              f"over the 95% mass interval {where})"))
+                              f"f keeps the order of the pre-activations over the 95% mass interval {where} (a "
+                              f"monotone function reproduces {100 * (1 - fp.fold_cost):.1f}% of its variance; "
+                              f"rank agreement {fp.rank_agreement:.2f})"))
     else:
         shape = {"even": "f is even, so z and -z give the same output",
                  "odd": "f is odd but turns back inside the mass",
                  "neither": "f turns back inside the mass"}[fp.parity]
         reasons.append(Reason("order", False, -0.25,
                               f"f folds the pre-activations: {shape}; {_pct(fp.fold_mass)} of the mass in {where} "
-                              f"sits where different inputs collapse to the same output "
+                              f"sits where different inputs collapse to the same output, and no monotone "
+                              f"function reproduces {_pct(fp.fold_cost)} of its variance "
                               f"({fp.folds} turning point(s), rank agreement {fp.rank_agreement:.2f})"))
 
     # 2. linearity
@@ -155,6 +169,14 @@ def score_rules(data: DataProfile, fp: FormulaProfile, source_domain: str = "unk
         reasons.append(Reason("linearity", True, 0.0,
                               f"f is non-linear over {where} ({_pct(fp.nonlinearity)} of its variance is "
                               "not explained by a straight line)"))
+
+    # 7. saturation (listed here so that reasons read in order of the formula's shape)
+    if not folding and max(fp.tail_gain_left, fp.tail_gain_right) < TAIL_GAIN_MIN:
+        reasons.append(Reason("saturation", False, -0.4,
+                              f"f saturates on both sides: outside the central 68% of the mass its slope falls "
+                              f"to {fp.tail_gain_left:.2f}x (below) and {fp.tail_gain_right:.2f}x (above) its "
+                              "slope in the middle; units whose inputs land there barely learn, where ReLU-like "
+                              "activations gate one side and pass the other"))
 
     domain = data.domain
     if domain in ("discrete", "mixed"):
