@@ -101,6 +101,10 @@ def discover(
         raise NsadError(f"--budget must be a positive number of seconds, got {budget_s!r}")
     if family != "any" and strategy != "search":
         raise NsadError("--family applies to --strategy search only")
+    from nsad_lib.discovery.strategies.search import FAMILIES
+
+    if family not in FAMILIES:
+        raise NsadError(f"unknown search family {family!r} (choose from {', '.join(FAMILIES)})")
     if max_rows is not None and max_rows < 50:
         raise NsadError(f"--max-rows must be at least 50, got {max_rows}")
     reg, version, reg_dir = _check_registry_name(name, registry)
