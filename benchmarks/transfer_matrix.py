@@ -19,9 +19,10 @@ Training runs are cached (JSON lines, one run per line) so the table can be rebu
     python benchmarks/transfer_matrix.py --fresh "erf(x)" --predict-only preds.json  # record first
     python benchmarks/transfer_matrix.py --fresh "erf(x)" --predictions preds.json   # then train
 
-Held-out formulas come in two sets: ``--extra`` (the first set, run once; its failures led to
-the ``saturation`` rule, so it is calibration data now) and ``--fresh`` (formulas no rule was
-designed with). ``--predict-only FILE`` writes the checker's verdicts without training, to be
+Held-out formulas come in three sets: ``--extra`` (the first set, run once with rules 1-6),
+``--extra2`` (the second, recorded before training with a ``saturation`` rule; its failures led
+to the ``gate`` rule that replaced it), both calibration data now, and ``--fresh`` (formulas no
+rule was designed with). ``--predict-only FILE`` writes the checker's verdicts without training, to be
 committed before the outcomes exist; ``--predictions FILE`` then checks that the verdicts have
 not changed since.
 
@@ -169,9 +170,11 @@ def summarise(rows: list[dict]) -> dict:
     }
 
 
-def markdown(rows: list[dict], seeds, epochs, title: str) -> str:
+def markdown(rows: list[dict], seeds, epochs, title: str, note: str = "") -> str:
     s = summarise(rows)
     out = [f"### {title}", ""]
+    if note:
+        out += [note, ""]
     out.append(f"Protocol: Light network, {epochs} epochs, seeds {', '.join(map(str, seeds))}, mean test accuracy; "
                "Δ = Light+formula − Light ReLU in accuracy points. Real outcome: *transfers* when Δ ≥ −1, *fails* "
                "below; *clear* when |Δ| > 1.")
@@ -243,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", action="append", default=[], help="extra registry directory (repeatable)")
     parser.add_argument("--entries", default="", help="comma-separated ids (default: every entry)")
     parser.add_argument("--extra", action="append", default=[], help="first held-out set: formula text (repeatable)")
+    parser.add_argument("--extra2", action="append", default=[], help="second held-out set: formula text (repeatable)")
     parser.add_argument("--fresh", action="append", default=[], help="fresh held-out set: formula text (repeatable)")
     parser.add_argument("--predict-only", default="", help="write the checker's verdicts for --fresh here; no training")
     parser.add_argument("--predictions", default="", help="verdicts recorded with --predict-only; must still match")
@@ -273,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         text += "\n" + markdown(held, seeds, args.epochs,
                                  "First held-out formulas (run once with rules 1-6; calibration data since)")
         rows += held
+    if args.extra2:
+        held2 = build([], args.datasets.split(","), seeds, args.epochs, cache_path, args.extra2)
+        text += "\n" + markdown(held2, seeds, args.epochs,
+                                 "Second held-out formulas (run once with a saturation rule; calibration data since)")
+        rows += held2
     if args.fresh:
         fresh = build([], args.datasets.split(","), seeds, args.epochs, cache_path, args.fresh)
         note = ""
@@ -282,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             if changed:
                 raise SystemExit(f"verdicts changed since {args.predictions} was recorded: "
                                  + ", ".join(f"{r['entry']} on {r['dataset']}" for r in changed))
-            note = (f"\nEvery verdict below was recorded before any of these formulas was trained "
-                    f"(`{Path(args.predictions).name}`, committed first) and is unchanged.\n")
-        text += "\n" + markdown(fresh, seeds, args.epochs, "Fresh held-out formulas (no rule was designed with them)") + note
+            note = (f"Every verdict in this section was recorded before any of these formulas was trained "
+                    f"(`benchmarks/results/{Path(args.predictions).name}`, committed first) and is unchanged.")
+        text += "\n" + markdown(fresh, seeds, args.epochs, "Fresh held-out formulas (no rule was designed with them)",
+                                 note)
         rows += fresh
     s = summarise([r for r in rows if not r["held_out"]])
     print(json.dumps(s, indent=2))

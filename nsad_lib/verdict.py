@@ -21,12 +21,14 @@ agreement with real training and every disagreement):
                    on smooth measurements, or with an unbounded oscillation, it destroys the
                    sign of monotone signals.
 6. ``domain``      the target's domain against the entry's source domain (a small nudge).
-7. ``saturation``  (added after the first held-out run, checked on fresh formulas) f keeps the
-                   order but saturates on both sides: beyond the central 68% of the mass its
-                   slope is under half its slope in the middle, left and right (tanh, erf,
-                   softsign). The reference activations are one-sided gates instead (slope ~0
-                   on one side, ~2x on the other); an f that flattens on both sides fits less in
-                   a short training.
+7. ``gate``        (added after two held-out runs, checked on a third) an order-keeping f is a
+                   one-sided gate like the reference activations, or it is not: outside the
+                   central 68% of the mass its slope is under ``GATE_CLOSED`` of its slope in
+                   the middle on one side and at least ``GATE_OPEN`` of it on the other (ReLU:
+                   0 and 2; GELU 0.18 and 2.2). Monotone shapes without such a gate (tanh, erf,
+                   sigmoid, softsign: flat on both sides; softplus: half-open; x + x|x|/4:
+                   steeper on both sides; 3x + sin(x): near-linear) lost to ReLU on almost every
+                   clear held-out case.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from nsad_lib.profile_data import DataProfile
 from nsad_lib.profile_formula import FormulaProfile
 
 __all__ = ["Reason", "Verdict", "score_rules", "TRANSFERS_AT", "FAILS_BELOW",
-           "FOLD_COST_MAX", "LINEAR_MAX", "PILE_GAIN_MIN", "STRUCTURE_MIN", "TAIL_GAIN_MIN"]
+           "FOLD_COST_MAX", "LINEAR_MAX", "PILE_GAIN_MIN", "STRUCTURE_MIN", "GATE_CLOSED", "GATE_OPEN"]
 
 VerdictName = Literal["transfers", "uncertain", "does-not-transfer"]
 
@@ -48,9 +50,10 @@ FAILS_BELOW = 0.4
 #: counts as folding (ReLU-like shapes with a slight backward slope: ~0.002; SiLU: 0.0001;
 #: even shapes: ~0.6).
 FOLD_COST_MAX = 0.02
-#: Tail gain (slope outside the central 68% of the mass over the slope inside) under which a
-#: side counts as saturated.
-TAIL_GAIN_MIN = 0.5
+#: Tail gains (mean |f'| outside the central 68% of the mass over mean |f'| inside it) of a
+#: one-sided gate: the closed side under GATE_CLOSED, the open side at least GATE_OPEN.
+GATE_CLOSED = 0.25
+GATE_OPEN = 1.0
 #: 1 - R^2 below which f counts as near-linear on the mass.
 LINEAR_MAX = 0.03
 #: Pile gain below which f counts as flat where zero-inflated rows pile up.
@@ -170,13 +173,23 @@ def score_rules(data: DataProfile, fp: FormulaProfile, source_domain: str = "unk
                               f"f is non-linear over {where} ({_pct(fp.nonlinearity)} of its variance is "
                               "not explained by a straight line)"))
 
-    # 7. saturation (listed here so that reasons read in order of the formula's shape)
-    if not folding and max(fp.tail_gain_left, fp.tail_gain_right) < TAIL_GAIN_MIN:
-        reasons.append(Reason("saturation", False, -0.4,
-                              f"f saturates on both sides: outside the central 68% of the mass its slope falls "
-                              f"to {fp.tail_gain_left:.2f}x (below) and {fp.tail_gain_right:.2f}x (above) its "
-                              "slope in the middle; units whose inputs land there barely learn, where ReLU-like "
-                              "activations gate one side and pass the other"))
+    # 7. gate (listed here so that reasons read in order of the formula's shape)
+    if not folding:
+        closed, opened = sorted((fp.tail_gain_left, fp.tail_gain_right))
+        tails = (f"outside the central 68% of the mass its slope is {fp.tail_gain_left:.2f}x (below) and "
+                 f"{fp.tail_gain_right:.2f}x (above) its slope in the middle")
+        if closed < GATE_CLOSED and opened >= GATE_OPEN:
+            reasons.append(Reason("gate", True, 0.0, f"f is a one-sided gate like ReLU: {tails}"))
+        else:
+            if opened < GATE_OPEN and closed >= GATE_CLOSED and opened < 0.5:
+                shape = "it flattens on both sides, so units whose inputs land there barely learn"
+            elif closed >= GATE_CLOSED and opened >= GATE_OPEN:
+                shape = "neither side is closed, so it does not switch units off as ReLU does"
+            else:
+                shape = "no side is both closed and the other open"
+            reasons.append(Reason("gate", False, -0.4,
+                                  f"f keeps the order but is not a one-sided gate: {tails}; {shape}. Order-keeping "
+                                  "shapes without a gate lost to ReLU on nearly every clear held-out case"))
 
     domain = data.domain
     if domain in ("discrete", "mixed"):
