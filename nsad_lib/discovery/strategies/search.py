@@ -43,7 +43,7 @@ FAMILIES = {"any": UNARY, "periodic": ("sin", "cos", "tanh"), "gated": UNARY}
 #: Families in which a formula's initial constants are part of its identity. Elsewhere formulas
 #: that differ only in their constants are one formula, scored once (the network trains the
 #: constants). In ``gated`` the gain and the leak *are* the shape searched for, and 15 epochs of
-#: Adam (about 200 steps at lr 1e-3) move a constant by 0.2 at most, so ``x*sigmoid(a*x)`` with
+#: Adam (about 200 steps at lr 1e-3) move a constant by about 0.2 at most, so ``x*sigmoid(a*x)`` with
 #: a=1 and with a=2 are different candidates and constant mutations are scored.
 VALUED_FAMILIES = ("gated",)
 BINARY = ("add", "sub", "mul")
