@@ -44,7 +44,8 @@ def _run(tmp_path, **kw):
 def test_gated_search_gives_a_gated_formula_deterministically(tmp_path):
     a, b = _run(tmp_path), _run(tmp_path)
     assert search.is_gated(Formula.parse(a.entry.formula, a.entry.parameters))
-    assert (a.entry.formula, a.entry.parameters, a.entry.trainable) == (b.entry.formula, b.entry.parameters, b.entry.trainable)
+    ea, eb = a.entry, b.entry
+    assert (ea.formula, ea.parameters, ea.trainable) == (eb.formula, eb.parameters, eb.trainable)
     settings = a.entry.provenance["method"]["settings"]
     assert settings["family"] == "gated" and settings["constants"] == "initial values distinguish formulas"
     top = a.entry.provenance["strategy_facts"]["top"]

@@ -144,9 +144,9 @@ def is_gated(f: Formula) -> bool:
     from nsad_lib.formula import X
 
     for node in sp.preorder_traversal(f.expr):
-        if isinstance(node, sp.Mul) and X in node.args:
-            if any(a != X and X in a.free_symbols and not a.is_polynomial(X) for a in node.args):
-                return True
+        if isinstance(node, sp.Mul) and X in node.args and any(
+                a != X and X in a.free_symbols and not a.is_polynomial(X) for a in node.args):
+            return True
     return False
 
 
@@ -277,6 +277,7 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
                 "fitness": "val AUC of a Light net (constants trainable) - 1e-4 * complexity",
                 **({"constants": "initial values distinguish formulas"} if family in VALUED_FAMILIES else {})}
     facts = {"evaluated": len(scores), "generations": generation, "deadline_hit": clock.deadline_hit,
-             "top": [{"formula": formulas[k].canonical, **({"parameters": dict(formulas[k].parameters)} if family in VALUED_FAMILIES else {}),
+             "top": [{"formula": formulas[k].canonical,
+                      **({"parameters": dict(formulas[k].parameters)} if family in VALUED_FAMILIES else {}),
                       "score": round(scores[k], 5)} for k in ranked[:10]]}
     return StrategyResult(cands, settings, facts)
