@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         registry: Optional[str] = typer.Option(None, "--registry", help="Registry directory to write to (default: NSAD_REGISTRY_PATH)."),
         from_pysr_csv: Optional[str] = typer.Option(None, "--from-pysr-csv", help="Validate the equations of a PySR hall_of_fame CSV instead of searching."),
         max_rows: Optional[int] = typer.Option(None, "--max-rows", help="Use at most this many training rows (quick runs)."),
-        family: str = typer.Option("any", "--family", help="search only: any, or periodic (sin/cos shapes with trainable constants, a prior for transfer)."),
+        family: str = typer.Option("any", "--family", help="search only: any; periodic (sin/cos shapes with trainable constants, a prior for transfer); or gated (x times a learned gate, such as x*sigmoid(a*x))."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Run everything but write nothing."),
     ) -> None:
         """Discover an activation formula on the training split of DATA and add it to a registry."""
