@@ -100,6 +100,34 @@ def test_reference_activations_transfer_everywhere():
             assert check(ref, real(name)).verdict == "transfers"
 
 
+def _heldout(formula: str) -> Entry:
+    return Entry.create("heldout-1", 1, formula, summary="held-out formula")
+
+
+def test_fold_cost_weighs_folds_by_the_variance_they_cost():
+    # higgs-specialist-v1 is ReLU-like with a slight backward slope below zero: rank agreement
+    # alone (about 0.7) called it a fold; a monotone fit reproduces >99% of its variance
+    v = check("higgs-specialist-v1", real("higgs"))
+    fp = v.formula_profile
+    assert fp.rank_agreement < 0.8 and fp.fold_cost < 0.02
+    order = next(r for r in v.reasons if r.rule == "order")
+    assert order.accepted
+    even = check(HIGGS_FIG, real("higgs")).formula_profile
+    assert even.fold_cost > 0.3
+
+
+@pytest.mark.parametrize("formula, gated", [("Max(x, 0)", True), ("x*sigmoid(x)", True), ("tanh(x)", False),
+                                            ("softplus(x)", False), ("x + x*Abs(x)/4", False)])
+def test_gate_rule_separates_one_sided_gates_from_other_monotone_shapes(formula, gated):
+    v = check(_heldout(formula), real("higgs"))
+    fp = v.formula_profile
+    gate = next(r for r in v.reasons if r.rule == "gate")
+    assert gate.accepted is gated, (fp.tail_gain_left, fp.tail_gain_right)
+    assert v.verdict == ("transfers" if gated else "does-not-transfer")
+    if formula == "Max(x, 0)":
+        assert fp.tail_gain_left == pytest.approx(0.0, abs=1e-6) and fp.tail_gain_right == pytest.approx(2.0, abs=0.1)
+
+
 def test_discrete_rejection_names_the_zero_pile():
     v = check(HIGGS_FIG, real("spambase"))
     rules = {r.rule for r in v.rejected}
