@@ -263,12 +263,14 @@ class _Builder:
                 numer_exprs.extend((f.args[0], f.args[0]))  # c*b**2 is mul_scaled(b, b): one pass
             else:
                 numer_exprs.append(f)
-        if not denom and len(numer_exprs) == 2:
+        if not denom and len(numer_exprs) >= 2:
             # c*(t + k*u)*b is (c*t) * (b + (k/t)*u*b): one addcmul (e.g. sigmoid's (1 - s)*s, or
             # -sin(x)*(1 + sin(cos(x)))), then a constant factor unless c*t == 1; a trailing
-            # factor is free in the backward, which folds it into its multiply by the gradient
-            for i in (0, 1):
-                f, b = numer_exprs[i], numer_exprs[1 - i]
+            # factor is free in the backward, which folds it into its multiply by the gradient.
+            # b may be a product itself (a*x*(1 - s): b = a*x, often already computed)
+            for i in range(len(numer_exprs)):
+                f = numer_exprs[i]
+                b = sp.Mul(*(numer_exprs[:i] + numer_exprs[i + 1 :]))
                 if f.is_Add and ("expr", f) not in self.memo:
                     t, terms = f.as_coeff_add()
                     if len(terms) == 1 and t != 0:
