@@ -98,7 +98,6 @@ def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str])
     from nsad_lib import datasets
     from nsad_lib.activation import SymbolicActivation
     from nsad_lib.compat import check
-    from nsad_lib.entry import Entry
 
     torch.set_num_threads(1)
     cache = load_cache(cache_path)

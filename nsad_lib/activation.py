@@ -29,7 +29,14 @@ from torch import nn
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula import Formula
 from nsad_lib.program import Program, compile_program
-from nsad_lib.torch_ops import backward_into, can_run_into, forward_into, functional_steps, run_steps, sum_dtype
+from nsad_lib.torch_ops import (
+    backward_into,
+    can_run_into,
+    forward_into,
+    functional_steps,
+    run_steps,
+    sum_dtype,
+)
 
 __all__ = ["SymbolicActivation"]
 

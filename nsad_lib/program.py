@@ -19,8 +19,8 @@ import sympy as sp
 
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula import X, symbol
-from nsad_lib.plan import needed_slots, plan_slots
 from nsad_lib.functions import PROTECT_EPS, pdiv, pinv, plog, psqrt, sigmoid, softplus
+from nsad_lib.plan import needed_slots, plan_slots
 
 # An instruction: (operator, argument slots, literal payload). Slots index earlier results.
 Instruction = tuple[str, tuple[int, ...], Any]
