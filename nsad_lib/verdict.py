@@ -181,12 +181,14 @@ def score_rules(data: DataProfile, fp: FormulaProfile, source_domain: str = "unk
         if closed < GATE_CLOSED and opened >= GATE_OPEN:
             reasons.append(Reason("gate", True, 0.0, f"f is a one-sided gate like ReLU: {tails}"))
         else:
-            if opened < GATE_OPEN and closed >= GATE_CLOSED and opened < 0.5:
+            if opened < 0.5:
                 shape = "it flattens on both sides, so units whose inputs land there barely learn"
             elif closed >= GATE_CLOSED and opened >= GATE_OPEN:
                 shape = "neither side is closed, so it does not switch units off as ReLU does"
+            elif closed >= GATE_CLOSED:
+                shape = "neither side is closed, and neither is steeper than the middle"
             else:
-                shape = "no side is both closed and the other open"
+                shape = "one side closes, but the other does not open (its slope stays under the middle's)"
             reasons.append(Reason("gate", False, -0.4,
                                   f"f keeps the order but is not a one-sided gate: {tails}; {shape}. Order-keeping "
                                   "shapes without a gate lost to ReLU on nearly every clear held-out case"))
