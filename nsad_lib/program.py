@@ -25,6 +25,19 @@ from nsad_lib.plan import needed_slots, plan_slots
 # An instruction: (operator, argument slots, literal payload). Slots index earlier results.
 Instruction = tuple[str, tuple[int, ...], Any]
 
+#: The fused instructions the builder emits, as plain arithmetic, so one definition serves the
+#: torch and the numpy operator tables. Each keeps the number of passes over the data low (a
+#: pass reads and writes a tensor the size of the input, which is what an elementwise
+#: activation costs).
+FUSED_OPS: dict[str, Callable[..., Any]] = {
+    "affine": lambda a, st: a * st[0] + st[1],  # s*a + t
+    "add_scaled": lambda a, b, c: a + c * b,
+    "mul_scaled": lambda a, b, c: a * b * c,
+    "addcmul": lambda a, b, c, v: a + v * b * c,
+    "div_scaled": lambda a, b, c: c * a / b,
+    "scalar_div": lambda b, c: c / b,
+}
+
 
 @dataclass(frozen=True)
 class Program:
@@ -148,8 +161,7 @@ class _Builder:
             return self._pow(*e.args)
         return self._function(e)
 
-    # Fused instructions keep the number of passes over the data low (each pass reads and
-    # writes a tensor the size of the input, which is what an elementwise activation costs):
+    # Fused instructions (FUSED_OPS) keep the number of passes over the data low:
     #   affine(a; s, t) = s*a + t            add_scaled(a, b; c) = a + c*b
     #   mul_scaled(a, b; c) = c*a*b          addcmul(a, b, c; v) = a + v*b*c
     #   div_scaled(a, b; c) = c*a/b          scalar_div(b; c) = c/b
@@ -482,12 +494,7 @@ def _numpy_ops() -> dict[str, Callable[..., Any]]:
         "psqrt": lambda a: np.sqrt(np.abs(a)),
         "pinv": pinv_np,
         "pdiv": pdiv_np,
-        "affine": lambda a, st: a * st[0] + st[1],
-        "add_scaled": lambda a, b, c: a + c * b,
-        "mul_scaled": lambda a, b, c: a * b * c,
-        "addcmul": lambda a, b, c, v: a + v * b * c,
-        "div_scaled": lambda a, b, c: c * a / b,
-        "scalar_div": lambda b, c: c / b,
+        **FUSED_OPS,
         "maximum": np.maximum,
         "minimum": np.minimum,
         "clamp_min": np.maximum,

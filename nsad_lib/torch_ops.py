@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from nsad_lib.functions import PROTECT_EPS
 from nsad_lib.plan import plan_slots
+from nsad_lib.program import FUSED_OPS
 
 
 def _plog(a: torch.Tensor) -> torch.Tensor:
@@ -86,12 +87,7 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "psqrt": lambda a: torch.sqrt(torch.abs(a)),
     "pinv": _pinv,
     "pdiv": _pdiv,
-    "affine": lambda a, st: a * st[0] + st[1],
-    "add_scaled": lambda a, b, c: a + c * b,
-    "mul_scaled": lambda a, b, c: a * b * c,
-    "addcmul": lambda a, b, c, v: a + v * b * c,
-    "div_scaled": lambda a, b, c: c * a / b,
-    "scalar_div": lambda b, c: c / b,
+    **FUSED_OPS,
     "maximum": _maximum,
     "minimum": _minimum,
     "clamp_min": torch.clamp_min,
