@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+from nsad_lib import datasets
 from nsad_lib.cli import main
+from nsad_lib.errors import DataError
 
 
 def run(args, capsys):
@@ -19,16 +22,30 @@ def run(args, capsys):
     return code, out.out, out.err
 
 
-def test_check_json(capsys):
-    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", "--data", "spambase", "--json"], capsys)
+def data_args(name, tmp_path):
+    """``--data NAME`` when ../shared/data holds the dataset, else the shipped sample written as
+    a CSV file with its label column (the same fallback tests/test_compat.py uses)."""
+    try:
+        datasets.load(name)
+        return ["--data", name]
+    except DataError:
+        sample = datasets.load(name, sample=True)
+    path = tmp_path / f"{name}-sample.csv"
+    header = ",".join([*(f"f{j}" for j in range(sample.X.shape[1])), "label"])
+    np.savetxt(path, np.column_stack([sample.X, sample.y]), delimiter=",", header=header, comments="", fmt="%.9g")
+    return ["--data", str(path), "--target", "label"]
+
+
+def test_check_json(capsys, tmp_path):
+    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", *data_args("spambase", tmp_path), "--json"], capsys)
     assert code == 0
     data = json.loads(out)
     assert data["verdict"] == "does-not-transfer" and data["domain"] == "discrete"
     assert any(r["rule"] == "pile" and not r["accepted"] for r in data["reasons"])
 
 
-def test_check_human_output(capsys):
-    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", "--data", "forest"], capsys)
+def test_check_human_output(capsys, tmp_path):
+    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", *data_args("forest", tmp_path)], capsys)
     assert code == 0
     assert "transfers" in out and "why:" in out and "one-hot" in out
 
@@ -60,7 +77,7 @@ def test_wrong_target_and_unreadable_file_exit_2(tmp_path, capsys):
 
 
 def test_probe_writes_evidence_into_a_user_registry(tmp_path, capsys):
-    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", "--data", "spambase", "--probe", "--probe-epochs", "1",
+    code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", *data_args("spambase", tmp_path), "--probe", "--probe-epochs", "1",
                         "--probe-rows", "1200", "--registry", str(tmp_path), "--write-evidence", "--json"], capsys)
     assert code == 0
     data = json.loads(out)
