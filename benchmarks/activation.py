@@ -18,6 +18,7 @@ elements) times forward+backward of a few formulas; a plot shows time against si
     python benchmarks/activation.py            # full run (several minutes on 2 CPU cores)
     python benchmarks/activation.py --quick    # CI-sized (< 60 s): fewer rounds, sweep to 1M,
                                                # (b) for two formulas only
+    python benchmarks/activation.py --allocator reuse   # glibc keeps freed memory: no page faults
     python benchmarks/activation.py --device cuda   # see benchmarks/gpu.sh
 
 Results: benchmarks/results/activation.{json,md} (``--quick``: activation_quick.{json,md}) and
@@ -97,6 +98,35 @@ def load_average() -> list[float] | None:
         return [round(v, 2) for v in os.getloadavg()]
     except (OSError, AttributeError):
         return None
+
+
+#: glibc ``mallopt`` parameters (malloc.h): M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+
+
+def reuse_freed_memory() -> None:
+    """Make glibc's malloc keep and reuse freed memory instead of returning it to the OS.
+
+    With glibc's defaults a 16 MiB tensor freed at the top of the heap is given back to the
+    OS, and the next allocation faults its pages in again (about 1 us per 4 KiB page, zeroed).
+    Which variant pays for those faults then depends on which one ran before it: built-in
+    GELU's own forward+backward was measured at 8 ms after itself and 20 ms after another
+    variant. Raising the trim and mmap thresholds (what jemalloc or tcmalloc, the allocators
+    recommended for PyTorch CPU training, do by design) leaves every variant its own
+    steady-state cost: compute and memory traffic, no page faults.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError) as exc:
+        raise SystemExit(f"--allocator reuse needs glibc's mallopt (Linux); not available here: {exc}") from exc
+    settings = ((_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 256 << 20), (_M_MMAP_THRESHOLD, 32 << 20))
+    if not all(mallopt(param, value) == 1 for param, value in settings):
+        raise SystemExit("--allocator reuse: glibc's mallopt refused the settings")
 
 
 def sync(device: torch.device) -> None:
@@ -391,7 +421,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"Input {report['shape'][0]}x{report['shape'][1]} {report['dtype']}; {report['repeats']} timed rounds after "
         f"{report['warmup']} warm-up rounds. Each number is the median over rounds of the variant's time divided by "
         f"built-in GELU's time in the same round (built-in GELU itself: forward {report['gelu_ms']['fwd']:.2f} ms, "
-        f"forward+backward {report['gelu_ms']['fwdbwd']:.2f} ms, for scale only).",
+        f"forward+backward {report['gelu_ms']['fwdbwd']:.2f} ms, for scale only). Allocator: "
+        + (
+            "glibc set to keep and reuse freed memory (`--allocator reuse`: no page faults)."
+            if report.get("allocator") == "reuse"
+            else "the system's malloc as configured (freed memory may go back to the OS and fault in again)."
+        ),
         "",
         "## Forward+backward time relative to built-in GELU",
         "",
@@ -504,6 +539,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, help="timed rounds (default 15; quick 5)")
     ap.add_argument("--warmup", type=int, help="untimed rounds first (default 3; quick 2)")
     ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own)")
+    ap.add_argument(
+        "--allocator",
+        choices=("system", "reuse"),
+        default="system",
+        help="system: the C library's malloc as configured (default); reuse: glibc keeps freed memory, so no "
+        "variant pays page faults for memory another one released (CPU, Linux; see reuse_freed_memory)",
+    )
     ap.add_argument("--entries", nargs="*", help="registry ids (default: all)")
     ap.add_argument("--sweep-entries", nargs="*", default=["gelu-v1", "hajbi2026-higgs-fig-v1"])
     ap.add_argument("--sizes", type=lambda s: [int(float(v)) for v in s.split(",")], help="comma-separated element counts")
@@ -519,6 +561,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--device cuda: CUDA is not available")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.allocator == "reuse":
+        if device.type != "cpu":
+            ap.error("--allocator reuse applies to CPU runs (CUDA uses torch's caching allocator)")
+        reuse_freed_memory()
     args.repeats = args.repeats or (5 if args.quick else 15)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
     if args.sizes is None:
@@ -542,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
         "dtype": "float32",
         "repeats": args.repeats,
         "warmup": args.warmup,
+        "allocator": args.allocator,
     }
     print(f"entries on {device} ({report['machine']['torch_threads']} threads):", flush=True)
     report["entries"] = measure_entries(args, device)

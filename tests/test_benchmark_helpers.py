@@ -1,0 +1,61 @@
+"""The benchmarks' non-timing helpers: what they count and how they rewrite formulas.
+
+Timing itself belongs in benchmarks/, not in tests; the functions that decide what a
+benchmark measures are plain code and are checked here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import sympy as sp
+import torch
+
+import nsad_lib
+from nsad_lib.formula import canonical
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+ablation = _load("compiled_ablation")
+
+
+def test_transcendental_calls_count_the_backward_recomputation():
+    # cos(a + b*tanh(x) + x): the forward evaluates tanh and cos; the backward, which only has
+    # x, recomputes tanh and evaluates sin for every derivative (d/dx, d/da, d/db share it)
+    calls = ablation.transcendental_calls(nsad_lib.get("forest-v1")._program)
+    assert dict(calls["fwd"]) == {"tanh": 1, "cos": 1}
+    assert dict(calls["bwd"]) == {"tanh": 1, "sin": 1}
+    # cos(x) - cos(cos(x)): derivative -sin(x)*(1 + sin(cos(x))) recomputes cos(x)
+    calls = ablation.transcendental_calls(nsad_lib.get("hajbi2026-higgs-fig-v1")._program)
+    assert dict(calls["fwd"]) == {"cos": 2}
+    assert dict(calls["bwd"]) == {"cos": 1, "sin": 2}
+    # Max(0, x) has none
+    calls = ablation.transcendental_calls(nsad_lib.get("relu-v1")._program)
+    assert not calls["fwd"] and not calls["bwd"]
+
+
+def test_without_transcendentals_keeps_the_structure():
+    module = nsad_lib.get("forest-v1")
+    expr = ablation.without_transcendentals(module.formula.expr)
+    sym = {s.name: s for s in expr.free_symbols}
+    a, b, x = sym["a"], sym["b"], sym["x"]
+    assert sp.simplify(expr - (a + b * x**2 + x) ** 2) == 0
+    assert not expr.atoms(sp.sin, sp.cos, sp.tanh)
+    gated = ablation.without_transcendentals(nsad_lib.get("higgs-specialist-v2").formula.expr)
+    sym = {s.name: s for s in gated.free_symbols}
+    assert sp.simplify(gated - sym["x"] * (sym["a"] * sym["x"]) ** 2) == 0
+    # the rewritten formula still parses and runs as an activation with the same constants
+    act = nsad_lib.SymbolicActivation(canonical(expr), {"a": 0.5, "b": 2.0})
+    out = act(torch.tensor([0.0, 1.0, -1.0]))
+    assert torch.allclose(out, torch.tensor([0.25, 3.5**2, 1.5**2]))
