@@ -107,8 +107,8 @@ _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 def reuse_freed_memory() -> None:
     """Make glibc's malloc keep and reuse freed memory instead of returning it to the OS.
 
-    With glibc's defaults a 16 MiB tensor freed at the top of the heap is given back to the
-    OS, and the next allocation faults its pages in again (about 1 us per 4 KiB page, zeroed).
+    With glibc's defaults a 16 MiB tensor freed at the top of the heap can be given back to
+    the OS, and the next allocation faults its pages in again (about 1 us per 4 KiB page, zeroed).
     Which variant pays for those faults then depends on which one ran before it: built-in
     GELU's own forward+backward was measured at 8 ms after itself and 20 ms after another
     variant. Raising the trim and mmap thresholds (what jemalloc or tcmalloc, the allocators
@@ -123,10 +123,10 @@ def reuse_freed_memory() -> None:
         libc = ctypes.CDLL(name or "libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError) as exc:
-        raise SystemExit(f"--allocator reuse needs glibc's mallopt (Linux); not available here: {exc}") from exc
+        raise SystemExit(f"--allocator reuse needs glibc's mallopt (Linux); not available here ({exc}); use --allocator system") from exc
     settings = ((_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 256 << 20), (_M_MMAP_THRESHOLD, 32 << 20))
     if not all(mallopt(param, value) == 1 for param, value in settings):
-        raise SystemExit("--allocator reuse: glibc's mallopt refused the settings")
+        raise SystemExit("--allocator reuse: the C library's mallopt refused the settings (not glibc?); use --allocator system")
 
 
 def sync(device: torch.device) -> None:
