@@ -30,11 +30,10 @@ import argparse
 import collections
 import datetime as _dt
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import sympy as sp
 import torch
@@ -43,7 +42,14 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from activation import load_average, machine, reuse_freed_memory  # noqa: E402
+from activation import (  # noqa: E402
+    load_average,
+    machine,
+    reuse_freed_memory,
+    round_robin,
+    run_once,
+    summarize,
+)
 
 import nsad_lib  # noqa: E402
 from nsad_lib.formula import canonical  # noqa: E402
@@ -54,9 +60,6 @@ from nsad_lib.registry import list_entries  # noqa: E402
 TRANSCENDENTAL = ("sin", "cos", "tan", "tanh", "exp", "log", "erf", "erfc", "sigmoid", "softplus")
 #: The same functions as sympy classes, for the ablated formulas.
 SYMPY_TRANSCENDENTAL = (sp.sin, sp.cos, sp.tan, sp.tanh, sp.exp, sp.log, sp.erf, sp.erfc, sigmoid, softplus)
-
-Thunk = Callable[[], Any]
-
 
 def transcendental_calls(program: Any) -> dict[str, collections.Counter[str]]:
     """Transcendental instructions in the forward plan and in the backward plan (all outputs).
@@ -76,29 +79,8 @@ def without_transcendentals(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, SYMPY_TRANSCENDENTAL), lambda e: e.args[0] ** 2)
 
 
-def _fwdbwd(fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, grad: torch.Tensor) -> Thunk:
-    def run() -> None:
-        x = x0.detach().requires_grad_(True)
-        fn(x).backward(grad)
-
-    return run
-
-
-def paired_ratios(thunks: dict[str, Thunk], ref: str, warmup: int, repeats: int) -> dict[str, list[float]]:
-    """Per-round time / ``ref``'s time in the same round; rounds start at a rotating offset."""
-    names = list(thunks)
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(warmup + repeats):
-        for n in names[r % len(names) :] + names[: r % len(names)]:
-            start = time.perf_counter()
-            thunks[n]()
-            elapsed = time.perf_counter() - start
-            if r >= warmup:
-                times[n].append(elapsed)
-    return {n: [t / g for t, g in zip(ts, times[ref])] for n, ts in times.items()}
-
-
 def measure(args: argparse.Namespace) -> dict[str, Any]:
+    cpu = torch.device("cpu")
     gen = torch.Generator().manual_seed(0)
     x0 = torch.randn(4096, 1024, generator=gen)
     grad = torch.randn(4096, 1024, generator=gen)
@@ -112,21 +94,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             continue  # nothing to ablate
         print(f"  {e.id}", flush=True)
         ablated_text = canonical(without_transcendentals(module.formula.expr))
-        ablated = nsad_lib.SymbolicActivation(ablated_text, e.parameters, trainable=e.trainable, compile=True)
-        thunks = {"GELU": _fwdbwd(F.gelu, x0, grad), "compiled": _fwdbwd(module, x0, grad)}
+        group: dict[str, Any] = {"GELU": F.gelu, "compiled": module}
         if e.parameters and e.trainable:
-            thunks["frozen"] = _fwdbwd(nsad_lib.get(e.id, compile=True).requires_grad_(False), x0, grad)
-        thunks["no_transcendentals"] = _fwdbwd(ablated, x0, grad)
-        for run in thunks.values():  # compile outside the timed rounds
-            run()
-        ratios = paired_ratios(thunks, "GELU", args.warmup, args.repeats)
+            group["frozen"] = nsad_lib.get(e.id, compile=True).requires_grad_(False)
+        group["no_transcendentals"] = nsad_lib.SymbolicActivation(ablated_text, e.parameters, trainable=e.trainable, compile=True)
+        for fn in group.values():  # compile outside the timed rounds
+            run_once(fn, x0, grad, cpu)
+        summary = summarize(round_robin(group, x0, grad, cpu, args.warmup, args.repeats), "GELU")
         rows[e.id] = {
             "formula": e.formula,
             "ablated_formula": ablated_text,
             "calls_fwd": dict(calls["fwd"]),
             "calls_bwd": dict(calls["bwd"]),
-            **{n: round(statistics.median(r), 3) for n, r in ratios.items() if n != "GELU"},
-            "iqr": {n: [round(q, 3) for q in statistics.quantiles(r, n=4)[::2]] for n, r in ratios.items() if n != "GELU"},
+            **{n: round(v["ratio"], 3) for n, v in summary.items() if n != "GELU"},
+            "iqr": {n: [round(v["ratio_q1"], 3), round(v["ratio_q3"], 3)] for n, v in summary.items() if n != "GELU"},
         }
     return rows
 
