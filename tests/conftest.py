@@ -1,4 +1,5 @@
-"""Shared fixtures: where the project's real data lives (``../shared/data`` beside the repo)."""
+"""Shared fixtures: where the project's real data lives (``../shared/data`` beside the repo), and
+one torch thread for the tests that train tiny networks."""
 
 from __future__ import annotations
 
@@ -20,3 +21,14 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data not found at {path} (set NSAD_SHARED_DATA to its folder)")
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks train fastest, and unaffected by other load, on one thread."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -16,13 +16,7 @@ from nsad_lib.errors import NsadError, UnknownEntryError
 from nsad_lib.reproduce import PAPER
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks train fastest, and unaffected by other load, on one thread."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

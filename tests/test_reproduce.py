@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from nsad_lib import datasets
 from nsad_lib.cli import main
@@ -16,13 +15,7 @@ from nsad_lib.reproduce import (HIGGS_FORMULA_ID, PAPER, SPAMBASE_FORMULA_ID, Ro
                                 run_table, summarize)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks train fastest, and unaffected by other load, on one thread."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_default_plan_is_the_papers_table():
