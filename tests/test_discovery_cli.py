@@ -58,7 +58,29 @@ def test_unknown_strategy(tmp_path, reg):
 
 
 def test_pysr_without_julia(tmp_path, reg):
-    _bad(tmp_path, reg, "--data", "sample:higgs", "--name", "x1", "--backend", "pysr", match="--backend operon")
+    _bad(tmp_path, reg, "--data", "sample:higgs", "--name", "x1", "--strategy", "collapse", "--backend", "pysr",
+         match="--backend operon")
+
+
+@pytest.mark.parametrize("backend", ["pysr", "gplearn"])
+def test_search_refuses_a_backend_it_would_ignore(tmp_path, reg, backend):
+    _bad(tmp_path, reg, "--data", "sample:higgs", "--name", "x1", "--backend", backend,
+         match="uses no backend")
+
+
+def test_dry_run_needs_no_registry(tmp_path, monkeypatch):
+    monkeypatch.delenv("NSAD_REGISTRY_PATH", raising=False)
+    r = _cli("discover", "--data", "sample:higgs", "--name", "dry", "--strategy", "collapse", "--budget", "3",
+             "--max-rows", "1000", "--dry-run", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "dry-v1" in r.stdout + r.stderr
+    assert not any(p.suffix == ".json" for p in tmp_path.rglob("*"))  # nothing written anywhere
+
+
+def test_no_registry_without_dry_run_says_how(tmp_path, monkeypatch):
+    monkeypatch.delenv("NSAD_REGISTRY_PATH", raising=False)
+    r = _cli("discover", "--data", "sample:higgs", "--name", "x1", "--budget", "2", cwd=tmp_path)
+    assert r.returncode == 2 and "--registry DIR" in r.stderr and "--dry-run" in r.stderr, r.stderr
 
 
 def test_discover_writes_entry_with_exact_command(tmp_path, reg):

@@ -60,6 +60,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     except NsadError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(2)
+    except OSError as exc:  # a path the user named cannot be read or written (permissions, a file for a folder, ...)
+        if exc.filename is None:
+            raise
+        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else exc.filename
+        typer.secho(f"error: {exc.strerror or type(exc).__name__}: {target}", err=True, fg="red")
+        sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

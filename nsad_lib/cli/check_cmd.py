@@ -18,7 +18,7 @@ def check_command(
     probe: bool = typer.Option(False, "--probe", help="Also run a short real training (Light+formula vs Light+ReLU) on the training split."),
     probe_epochs: int = typer.Option(5, "--probe-epochs", min=1, help="Epochs of the probe."),
     probe_rows: int = typer.Option(20_000, "--probe-rows", min=100, help="Training-split rows the probe uses at most."),
-    registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", help="Registry directory searched first (repeatable); the first one receives --write-evidence."),
+    registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", exists=True, file_okay=False, help="Registry directory searched first (repeatable); the first one receives --write-evidence."),
     write_evidence: bool = typer.Option(False, "--write-evidence", help="Record the outcome as a new entry version in the first --registry directory."),
     sample_rows: int = typer.Option(5000, "--sample", min=100, help="Training-split rows profiled."),
     seed: int = typer.Option(42, "--seed", help="Split, sample and initialisation seed."),

@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
     @app.command("pull")
     def pull_cmd(
         spec: str = typer.Argument(..., metavar="OWNER/NAME[@REV]", help="Repository, optionally pinned to a tag, branch or commit."),
-        into: Optional[Path] = typer.Option(None, "--into", help="Registry directory to write (default: the nsad-lib Hub cache)."),
+        into: Optional[Path] = typer.Option(None, "--into", file_okay=False, help="Registry directory to write (default: the nsad-lib Hub cache)."),
         ids: List[str] = typer.Option([], "--id", help="Only these ids (or names); repeatable."),
     ) -> None:
         """Download entries, verify every hash, and write them into a registry directory."""
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
     @app.command("lock")
     def lock_cmd(
         refs: List[str] = typer.Argument(..., metavar="ID|hf://OWNER/REPO/ID[@REV]...", help="Entries to pin."),
-        file: Path = typer.Option(Path("nsad.lock"), "--file", help="Lock file to update."),
+        file: Path = typer.Option(Path("nsad.lock"), "--file", dir_okay=False, help="Lock file to update."),
     ) -> None:
         """Pin entries (repository, commit, sha256) in a lock file."""
         from nsad_lib.lockfile import lock
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("verify")
     def verify_cmd(
-        file: Path = typer.Option(Path("nsad.lock"), "--file", help="Lock file to check."),
+        file: Path = typer.Option(Path("nsad.lock"), "--file", dir_okay=False, help="Lock file to check."),
     ) -> None:
         """Check every locked entry offline against the local copies."""
         from nsad_lib.hub import HubError

@@ -26,7 +26,7 @@ def _domain_marks(entry) -> dict[str, str]:  # -> {"continuous": mark, "discrete
 
 
 def list_command(
-    registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", help="Extra registry directory (repeatable)."),
+    registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", exists=True, file_okay=False, help="Extra registry directory (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """List every registry entry with its formula and domain marks."""
@@ -61,8 +61,8 @@ def list_command(
 
 def show_command(
     ref: str = typer.Argument(..., help="Entry id (higgs-v1) or name (latest version)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of f and f' over [-5, 5]."),
-    registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", help="Extra registry directory (repeatable)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", dir_okay=False, help="Write a PNG of f and f' over [-5, 5]."),
+    registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", exists=True, file_okay=False, help="Extra registry directory (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full entry as JSON."),
 ) -> None:
     """Show one entry: formula, LaTeX, provenance and domains; optionally plot it."""

@@ -27,7 +27,7 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 def reproduce(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the data files "
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", exists=True, file_okay=False, help="Folder holding the data files "
                                             "(default: NSAD_DATA_DIR, the user cache, ../shared/data)."),
     datasets: str = typer.Option("forest,spambase,higgs", "--datasets", help="Comma-separated datasets."),
     activations: Optional[str] = typer.Option(
@@ -37,7 +37,7 @@ def reproduce(
     no_heavy: bool = typer.Option(False, "--no-heavy", help="Skip the Heavy ReLU baseline."),
     seeds: str = typer.Option("42,43,44", "--seeds", help="Comma-separated seeds (the paper: 42,43,44)."),
     epochs: int = typer.Option(15, "--epochs", min=1, help="Training epochs (the paper: 15)."),
-    out: Path = typer.Option(Path("results/reproduce"), "--out", help="Output folder."),
+    out: Path = typer.Option(Path("results/reproduce"), "--out", file_okay=False, help="Output folder."),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes (default: cores, max 4)."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per run (results depend on it)."),
     sample: bool = typer.Option(False, "--sample", help="Use the small samples shipped in the package."),
@@ -63,6 +63,10 @@ def reproduce(
                 heavy=not no_heavy)
     if not rows:
         raise NsadError("nothing to run: no activations and --no-heavy")
+    from nsad_lib.experiments import activation_factory
+
+    for spec in dict.fromkeys(row.activation for row in rows):
+        activation_factory(spec)  # an unknown id or variant fails now, before data loads or --out is made
     loaded = {}
     for name in names:
         ds = data.load(name, data_dir=data_dir, download=download, sample=sample)

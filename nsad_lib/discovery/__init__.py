@@ -41,7 +41,11 @@ class DiscoveryResult:
     wall_time_s: float = 0.0
 
 
-def _check_registry_name(name: str, registry: str | Path | None) -> tuple[object, int, Path]:
+def _check_registry_name(name: str, registry: str | Path | None, dry_run: bool = False) -> tuple[object, int, Path | None]:
+    """The registry to write to, the new entry's version, and its directory.
+
+    A dry run writes nothing, so it needs no registry: without one, the version is 1.
+    """
     from nsad_lib.entry import check_name
     from nsad_lib.registry import Registry, bundled_path
 
@@ -52,7 +56,9 @@ def _check_registry_name(name: str, registry: str | Path | None) -> tuple[object
 
         paths = env_paths()
         if not paths:
-            raise NsadError("no registry to write to: pass --registry DIR (or set NSAD_REGISTRY_PATH)")
+            if dry_run:
+                return None, 1, None
+            raise NsadError("no registry to write to: pass --registry DIR (or set NSAD_REGISTRY_PATH), or --dry-run")
         target = paths[0]
     if target.exists() and not target.is_dir():
         raise NsadError(f"--registry {target} exists and is not a directory")
@@ -107,8 +113,12 @@ def discover(
         raise NsadError(f"unknown search family {family!r} (choose from {', '.join(FAMILIES)})")
     if max_rows is not None and max_rows < 50:
         raise NsadError(f"--max-rows must be at least 50, got {max_rows}")
-    reg, version, reg_dir = _check_registry_name(name, registry)
-    engine = get_backend(backend) if from_pysr_csv is None else None  # pysr without Julia fails here, at once
+    if strategy == "search" and backend != "operon" and from_pysr_csv is None:
+        raise NsadError(f"--backend {backend}: the search strategy runs nsad-lib's own evolution loop and uses no "
+                        "backend; backends apply to --strategy distill or collapse")
+    reg, version, reg_dir = _check_registry_name(name, registry, dry_run)
+    # search needs no backend library; pysr without Julia fails here, at once
+    engine = get_backend(backend) if from_pysr_csv is None and strategy != "search" else None
     dataset = load_dataset(data, target, positive)
     started = time.monotonic()
     clock = Clock(budget)
@@ -130,10 +140,10 @@ def discover(
         module = import_module(f"nsad_lib.discovery.strategies.{strategy}")
         options = {"family": family} if strategy == "search" else {}
         result = module.run(source, engine, seed=seed, budget_s=budget, progress=say, **options)
-        strategy_name, backend_name = strategy, engine.name  # type: ignore[union-attr]
-        backend_version = engine.version() if strategy != "search" else "nsad-lib"  # type: ignore[union-attr]
-        if strategy == "search":
-            backend_name = "nsad-lib-gp"
+        if engine is None:  # search
+            strategy_name, backend_name, backend_version = strategy, "nsad-lib-gp", "nsad-lib"
+        else:
+            strategy_name, backend_name, backend_version = strategy, engine.name, engine.version()
     if not result.candidates:
         raise NsadError(f"{strategy_name} found no usable formula (all {len(result.rejected)} expressions were rejected); "
                         "try a larger --budget or another --strategy")
@@ -192,5 +202,5 @@ def discover(
     entry = Entry.create(name, version, formula.canonical, parameters=formula.parameters, trainable=chosen.trainable,
                          summary=summary, domains={"source": provenance.source_domain(dataset, source.train_rows), "transfers": []},
                          provenance=prov, metrics=metrics)
-    path = None if dry_run else reg.add(entry, reg_dir)  # type: ignore[attr-defined]
+    path = None if dry_run or reg is None else reg.add(entry, reg_dir)  # type: ignore[attr-defined]
     return DiscoveryResult(entry, path, validated, {"val_auc": relu_auc, "val_accuracy": relu_acc}, wall)
