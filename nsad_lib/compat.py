@@ -46,8 +46,10 @@ def _resolve_entry(entry_or_id: Entry | str, registry: Any = None) -> Entry:
     return reg.resolve(entry_or_id)
 
 
-def load_target(data: DataLike, target: str | int | None = None) -> Dataset | np.ndarray:
+def load_target(data: DataLike, target: str | int | None = None, positive: Any = None) -> Dataset | np.ndarray:
     """A named dataset, a file (``target`` = label column, default the last), a Dataset, or bare features.
+
+    ``positive`` makes a file's multi-class label binary: that value against the rest.
 
     Bare feature arrays are accepted for the no-probe check, which needs no labels.
     """
@@ -66,9 +68,9 @@ def load_target(data: DataLike, target: str | int | None = None) -> Dataset | np
     text = str(data)
     path = Path(text).expanduser()
     if text.lower() in datasets.names() and not path.exists():
-        if target is not None:
+        if target is not None or positive is not None:
             raise DataError(f"dataset {text!r} has a fixed target ({datasets.info(text).target}); "
-                            "--target applies to files only")
+                            "--target and --positive apply to files only")
         return datasets.load(text.lower())
     if not path.exists():
         known = ", ".join(datasets.names())
@@ -76,7 +78,7 @@ def load_target(data: DataLike, target: str | int | None = None) -> Dataset | np
     if path.is_dir():
         raise DataError(f"{text}: is a directory; pass a data file")
     try:
-        return datasets.load_file(path, target=-1 if target is None else target)
+        return datasets.load_file(path, target=-1 if target is None else target, positive=positive)
     except NsadError:
         raise
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -136,16 +138,18 @@ def _load_named_cached(name: str) -> Dataset:
 
 def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None = None, probe: bool = False,
           registry: Any = None, sample_rows: int = SAMPLE_ROWS, seed: int = 42, compare_source: bool = True,
-          probe_epochs: int = 5, probe_rows: int = 20_000, probe_seeds: tuple[int, ...] = (42,)) -> Verdict:
+          probe_epochs: int = 5, probe_rows: int = 20_000, probe_seeds: tuple[int, ...] = (42,),
+          positive: Any = None) -> Verdict:
     """Predict whether the entry's formula transfers to ``data``; optionally probe with real training.
 
     ``data``: a named dataset (``forest``), a file path (``target`` = label column, default the
-    last), a :class:`~nsad_lib.dataset_types.Dataset`, or a bare feature array (no probe then).
+    last; ``positive`` = the label value counted as the positive class when it has more than two),
+    a :class:`~nsad_lib.dataset_types.Dataset`, or a bare feature array (no probe then).
     ``registry``: a :class:`~nsad_lib.registry.Registry` or directories searched before the bundled one.
     """
     start = time.perf_counter()
     entry = _resolve_entry(entry_or_id, registry)
-    loaded = load_target(data, target)
+    loaded = load_target(data, target, positive)
     X, names, dataset_name = _features(loaded)
     if X.shape[0] < 10:
         raise DataError(f"{dataset_name}: only {X.shape[0]} rows; the checker needs at least 10")

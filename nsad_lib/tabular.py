@@ -220,7 +220,7 @@ def binary_target(series: Any, column: str, path: str | Path, positive: Any = No
             raise DataError(f"{path}: target column {column!r} has one class only for "
                             f"positive={positive!r} (the value never occurs)")
         return y.astype(np.int64)
-    classes = sorted(pd.unique(series))
+    classes = [c.item() if isinstance(c, np.generic) else c for c in sorted(pd.unique(series))]  # 0.5, not np.float64(0.5)
     if len(classes) == 1:
         raise DataError(f"{path}: target column {column!r} has one class only ({classes[0]!r} "
                         f"in all {len(values)} rows); a binary task needs both")

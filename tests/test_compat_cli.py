@@ -85,3 +85,23 @@ def test_probe_writes_evidence_into_a_user_registry(tmp_path, capsys):
     saved = json.loads((tmp_path / "hajbi2026-higgs-fig-v2.json").read_text())
     assert saved["provenance"]["parent"] == "hajbi2026-higgs-fig-v1"
     assert saved["domains"]["transfers"][-1]["evidence"]["kind"] == "probe"
+
+
+def test_multiclass_label_needs_positive_and_check_accepts_it(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "three.csv"
+    X = rng.normal(size=(300, 4))
+    np.savetxt(path, np.column_stack([X, rng.integers(0, 3, 300)]), delimiter=",", header="a,b,c,d,label",
+               comments="", fmt="%.6g")
+    code, _, err = run(["check", "higgs-v1", "--data", str(path), "--target", "label"], capsys)
+    assert code == 2 and "3 classes (0, 1, 2)" in err and "--positive" in err, err  # plain values, no np.int64(...)
+    code, out, err = run(["check", "higgs-v1", "--data", str(path), "--target", "label", "--positive", "2", "--json"], capsys)
+    assert code == 0, err
+    verdict = json.loads(out)
+    assert verdict["verdict"] in ("transfers", "uncertain", "does-not-transfer")
+    assert verdict["data_profile"]["n_rows"] == 240  # the training split of 300 rows
+
+
+def test_positive_is_for_files_only(capsys):
+    code, _, err = run(["check", "higgs-v1", "--data", "spambase", "--positive", "1"], capsys)
+    assert code == 2 and "--positive" in err, err

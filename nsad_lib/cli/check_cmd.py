@@ -15,6 +15,7 @@ def check_command(
     entry_id: str = typer.Argument(..., metavar="ID", help="Registry id or name (latest version)."),
     data: str = typer.Option(..., "--data", "-d", help="Dataset name (higgs, forest, spambase, sms) or a data file."),
     target: Optional[str] = typer.Option(None, "--target", "-t", help="Label column of a data file (name or index; default: the last column)."),
+    positive: Optional[str] = typer.Option(None, "--positive", help="Label value counted as the positive class, when a data file's label column has more than two values."),
     probe: bool = typer.Option(False, "--probe", help="Also run a short real training (Light+formula vs Light+ReLU) on the training split."),
     probe_epochs: int = typer.Option(5, "--probe-epochs", min=1, help="Epochs of the probe."),
     probe_rows: int = typer.Option(20_000, "--probe-rows", min=100, help="Training-split rows the probe uses at most."),
@@ -36,7 +37,7 @@ def check_command(
         raise NsadError("--write-evidence needs --registry DIR (a user registry; the bundled one is read-only)")
     reg = Registry(registry) if registry else None
     verdict = check(entry_id, data, target=target, probe=probe, registry=reg, sample_rows=sample_rows, seed=seed,
-                    probe_epochs=probe_epochs, probe_rows=probe_rows)
+                    probe_epochs=probe_epochs, probe_rows=probe_rows, positive=positive)
     written = None
     if write_evidence and registry:
         command = "nsad-lib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
