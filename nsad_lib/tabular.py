@@ -101,8 +101,12 @@ def _read_text(path: Path) -> tuple[Any, int]:
 
 def _read_npz(path: Path) -> Any:
     """NPZ: either a 2-D ``X`` (+ optional ``feature_names``) plus 1-D arrays, or 1-D columns."""
+    import zipfile
+
     import pandas as pd
 
+    if not zipfile.is_zipfile(path):  # else np.load guesses "pickled data", which misleads
+        raise DataError(f"{path}: not a .npz file (an .npz is a zip archive of .npy arrays)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

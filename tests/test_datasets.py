@@ -285,6 +285,13 @@ def test_npz_and_headerless_csv(tmp_path):
     assert spam.X.shape == (4601, 57) and spam.y.sum() == 1813 and spam.meta.target == "57"
 
 
+def test_a_text_file_named_npz_is_not_called_pickled(tmp_path):
+    (tmp_path / "junk.npz").write_text("hello")
+    with pytest.raises(DataError, match="not a .npz file") as exc:
+        load_file(tmp_path / "junk.npz", target="y")
+    assert "pickle" not in str(exc.value)
+
+
 def write(tmp_path: Path, df: pd.DataFrame) -> Path:
     path = tmp_path / "bad.csv"
     df.to_csv(path, index=False)
