@@ -64,18 +64,44 @@ def _require(cond: bool, where: str, message: str) -> None:
         raise EntryError(f"{where}: {message}")
 
 
-def _check_json_value(value: Any, path: str, where: str) -> None:
-    if isinstance(value, float):
+MAX_DEPTH = 32
+"""Deepest nesting of objects/lists an entry may hold (real entries use fewer than 6 levels)."""
+MAX_INT_BITS = 64
+"""Largest integer magnitude an entry may hold, in bits (larger ones are refused, not truncated)."""
+
+
+def _check_json_value(value: Any, path: str, where: str, depth: int = 0) -> None:
+    """Plain JSON only: finite floats, 64-bit ints, string keys, at most MAX_DEPTH levels deep."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        _require(value.bit_length() <= MAX_INT_BITS, where, f"{path} is an integer too large (more than {MAX_INT_BITS} bits)")
+    elif isinstance(value, float):
         _require(math.isfinite(value), where, f"{path} is not a finite number")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _require(isinstance(k, str), where, f"{path} has a non-string key {k!r}")
-            _check_json_value(v, f"{path}.{k}", where)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_json_value(v, f"{path}[{i}]", where)
+    elif isinstance(value, (dict, list)):
+        shown = path if len(path) <= 60 else path[:57] + "..."
+        _require(depth < MAX_DEPTH, where, f"{shown} is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                _require(isinstance(k, str), where, f"{path} has a non-string key {k!r}")
+                _check_json_value(v, f"{path}.{k}", where, depth + 1)
+        else:
+            for i, v in enumerate(value):
+                _check_json_value(v, f"{path}[{i}]", where, depth + 1)
     else:
-        _require(value is None or isinstance(value, (str, int, bool)), where, f"{path} has unsupported type {type(value).__name__}")
+        _require(False, where, f"{path} has unsupported type {type(value).__name__}")
+
+
+def _check_parameter(name: Any, value: Any, where: str) -> float:
+    """A named constant as a finite float (ints too large for a float are refused)."""
+    _require(isinstance(name, str), where, f"parameter name {name!r} must be a string")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    try:
+        number = float(value) if ok else math.nan
+    except OverflowError:
+        number = math.inf
+    _require(math.isfinite(number), where, f"parameter {name!r} must be a finite number")
+    return number
 
 
 @dataclass(frozen=True)
@@ -116,7 +142,8 @@ class Entry:
         from nsad_lib.formula import Formula
 
         check_name(name)
-        params = {k: float(v) for k, v in (parameters or {}).items()}
+        where = f"entry {name}-v{version}"
+        params = {k: _check_parameter(k, v, where) for k, v in (parameters or {}).items()}
         try:
             parsed = Formula.parse(formula, params)
         except FormulaError as exc:
@@ -148,16 +175,22 @@ class Entry:
         _require(not missing, where, f"missing field(s): {', '.join(missing)}")
         extra = sorted(set(data) - set(_FIELDS) - {"sha256"})
         _require(not extra, where, f"unknown field(s): {', '.join(extra)}")
-        entry = cls(**{k: data[k] for k in (*_FIELDS, "sha256")})
-        entry.validate(source=where, check_numerics=check_numerics)
+        # Cheap structural checks (plain JSON, bounded numbers and depth) come first, then the
+        # content hash, and only then the semantic checks and the formula parse: a tampered
+        # file is refused before any parsing work is spent on it.
+        for key in (*_FIELDS, "sha256"):
+            _check_json_value(data[key], key, where)
         if verify_hash:
-            actual = content_hash(entry.to_dict())
+            actual = content_hash(data)
+            stored = data["sha256"]
             _require(
-                actual == entry.sha256,
+                actual == stored,
                 where,
-                f"content hash mismatch: file says {str(entry.sha256)[:12]}..., content hashes to {actual[:12]}... "
+                f"content hash mismatch: file says {str(stored)[:12]}..., content hashes to {actual[:12]}... "
                 "(the entry was modified after it was written; entries are immutable)",
             )
+        entry = cls(**{k: data[k] for k in (*_FIELDS, "sha256")})
+        entry.validate(source=where, check_numerics=check_numerics)
         return entry
 
     @classmethod
@@ -167,6 +200,9 @@ class Entry:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise EntryError(f"{source}: not valid JSON: {exc}") from None
+        except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
+            detail = "a number has too many digits" if "digits" in str(exc) else str(exc)
+            raise EntryError(f"{source}: not valid entry JSON: {detail} (entries hold 64-bit integers and finite floats)") from None
         return cls.from_dict(data, source=source, verify_hash=verify_hash)
 
     # -- validation ----------------------------------------------------------------------
@@ -176,13 +212,16 @@ class Entry:
 
         where = source or f"entry {self.id!r}"
         _require(isinstance(self.id, str), where, "id must be a string")
-        name, version = split_id(self.id)
+        try:
+            name, version = split_id(self.id)
+        except EntryError as exc:
+            raise EntryError(f"{where}: {exc}") from None
         _require(self.name == name, where, f"name {self.name!r} does not match id {self.id!r}")
         _require(isinstance(self.version, int) and not isinstance(self.version, bool) and self.version == version, where, f"version {self.version!r} does not match id {self.id!r}")
         _require(isinstance(self.formula, str) and self.formula.strip() != "", where, "formula must be a non-empty string")
         _require(isinstance(self.parameters, dict), where, "parameters must be an object of name -> number")
         for k, v in self.parameters.items():
-            _require(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v), where, f"parameter {k!r} must be a finite number")
+            _check_parameter(k, v, where)
         _require(isinstance(self.trainable, bool), where, "trainable must be true or false")
         _require(isinstance(self.summary, str), where, "summary must be a string")
         _require(isinstance(self.domains, dict), where, "domains must be an object")

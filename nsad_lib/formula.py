@@ -10,11 +10,29 @@ directly. Anything else is a :class:`FormulaError` naming the token and its posi
 The canonical text form is sympy's own printing (``Abs``, ``Max``, ``**``, rationals), and
 ``parse(canonical(e)) == e``. Numeric literals keep 15 significant digits, which is what sympy
 prints, so the round trip is exact.
+
+Size limits (sympy evaluates exact arithmetic eagerly, so untrusted text could otherwise ask for
+astronomically large integers):
+
+* One rule for every exact constant, typed or computed: an integer, or the numerator or
+  denominator of a rational, has at most :data:`MAX_NUMBER_LENGTH` digits -- the same bound a
+  typed literal has. ``x*2**100`` is accepted, ``x*2**200`` (61 digits) is refused with
+  "constant is too large". Hence the canonical text of any accepted formula only holds literals
+  the tokenizer accepts, and ``parse(canonical(e)) == e`` holds for every accepted formula.
+* Before sympy computes an exact power, the size of the result is estimated from every exact
+  number the power would touch (``c`` in ``(c*x)**k``, ``N`` in ``sqrt(N)**k``, ``p/q`` in
+  ``(p/q)**k``); over :data:`MAX_EXACT_POWER_BITS` bits the formula is refused ("numeric power is
+  too large") without computing anything. As a backstop for powers that sympy builds on its
+  own (``exp(k*log(3))`` -> ``3**k``, ``Abs(b**(k + I*x))``), every exact ``Rational ** Rational``
+  evaluation while a formula is being built is size-checked the same way.
+* Exponents that are numbers are bounded by :data:`MAX_EXPONENT` in absolute value.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
@@ -29,7 +47,10 @@ __all__ = [
     "Formula",
     "FormulaError",
     "MAX_DEPTH",
+    "MAX_EXACT_POWER_BITS",
+    "MAX_EXPONENT",
     "MAX_LENGTH",
+    "MAX_NUMBER_LENGTH",
     "X",
     "canonical",
     "parse",
@@ -40,10 +61,17 @@ __all__ = [
 MAX_LENGTH = 4096
 #: Deepest nesting of parentheses / operators accepted.
 MAX_DEPTH = 64
-#: Longest numeric literal accepted (characters).
+#: Longest numeric literal accepted (characters); also the most digits any exact constant may
+#: have, typed or computed (numerator and denominator counted separately).
 MAX_NUMBER_LENGTH = 40
-#: Largest |exponent| of a numeric power sympy is allowed to evaluate exactly.
+#: Largest estimated size, in bits, of an exact numeric power sympy is allowed to compute. It is
+#: far above what MAX_NUMBER_LENGTH keeps (~133 bits) and far below what is slow to compute.
 MAX_EXACT_POWER_BITS = 4096
+#: Largest |exponent| accepted when the exponent is a number.
+MAX_EXPONENT = 10**6
+
+#: Exact constants must be smaller than this in absolute value (numerator and denominator).
+_CONSTANT_BOUND = 10**MAX_NUMBER_LENGTH
 
 
 def symbol(name: str) -> sp.Symbol:
@@ -166,14 +194,134 @@ def _number(literal: str, pos: int) -> sp.Expr:
     return sp.Float(repr(float(f"{value:.15g}")), 15)
 
 
+def _magnitude(value: sp.Expr) -> float:
+    """|value| for a sympy Number, as a float (inf when it does not fit)."""
+    if isinstance(value, sp.Rational):
+        try:
+            return abs(int(value.p)) / int(value.q)
+        except OverflowError:
+            return math.inf
+    try:
+        return abs(float(value))
+    except (OverflowError, TypeError, ValueError):  # pragma: no cover - Float/NumberSymbol
+        return math.inf
+
+
+def _rational_bits(value: sp.Rational) -> float:
+    """log2|p| + log2(q): the size in bits of an exact rational."""
+    p, q = abs(int(value.p)), int(value.q)
+    return (math.log2(p) if p > 1 else 0.0) + (math.log2(q) if q > 1 else 0.0)
+
+
+def _power_bits(base: sp.Expr) -> float:
+    """Estimated bits of the exact numbers that ``base**e`` computes, per unit of ``|e|``.
+
+    Sympy distributes an exact exponent over a product (``(c*x)**k -> c**k*x**k``), folds nested
+    powers (``sqrt(N)**k -> N**(k/2)``) and, when a sum has a float coefficient, pulls its largest
+    coefficient out. Every exact number reached that way is counted; functions and sums of
+    symbols are left alone by sympy, so they cost nothing here (the evaluation guard is the
+    backstop for anything else).
+    """
+    total = 0.0
+    stack: list[tuple[sp.Expr, float]] = [(base, 1.0)]
+    while stack:
+        node, scale = stack.pop()
+        if node.is_Rational:
+            total += scale * _rational_bits(node)
+        elif node.is_Atom:
+            continue  # Float (fixed precision), symbols, pi, E
+        elif node.is_Pow:
+            inner, exponent = node.args
+            if exponent.is_Number:
+                stack.append((inner, scale * _magnitude(exponent)))
+        elif node.is_Mul or (node.is_Add and (node.is_number or any(a.as_coeff_Mul()[0].is_Float for a in node.args))):
+            stack.extend((a, scale) for a in node.args)
+        if total > MAX_EXACT_POWER_BITS * 2:
+            break  # already over the limit; no need to look further
+    return total
+
+
 def _checked_pow(base: sp.Expr, exponent: sp.Expr, token: _Token) -> sp.Expr:
-    if base.is_Number and exponent.is_Number:
-        b, e = abs(float(base)), abs(float(exponent))
-        if b > 1 and e * math.log2(b) > MAX_EXACT_POWER_BITS:
-            raise FormulaError("numeric power is too large", token.text, token.pos)
-    if exponent.is_Number and abs(float(exponent)) > 1e6:
-        raise FormulaError("exponent is too large", token.text, token.pos)
+    """``base**exponent``, refusing powers that would make sympy compute huge exact numbers."""
+    if exponent.is_Number:
+        magnitude = _magnitude(exponent)
+        if magnitude > MAX_EXPONENT:
+            raise FormulaError(f"exponent is too large (the limit is {MAX_EXPONENT})", token.text, token.pos)
+        if magnitude * _power_bits(base) > MAX_EXACT_POWER_BITS:
+            raise FormulaError(
+                f"numeric power is too large (over {MAX_EXACT_POWER_BITS} bits)", token.text, token.pos
+            )
     return sp.Pow(base, exponent)
+
+
+def _check_constants(expr: sp.Expr, token: _Token | None = None, depth: int | None = 3) -> sp.Expr:
+    """Refuse exact constants with more than MAX_NUMBER_LENGTH digits.
+
+    ``depth`` limits the scan to the nodes an operation can have just created (sympy folds
+    constants near the root: a sum's or product's coefficients at depth <= 2, a power's or a
+    function's, e.g. ``exp(x + 3)**k -> exp(k*x + 3*k)``, at depth <= 3); ``None`` scans the
+    whole expression (done once per build, so anything deeper is still refused).
+    """
+    if depth is None:
+        nodes: list[sp.Basic] = list(expr.atoms(sp.Rational))
+        depth = 0
+    else:
+        nodes = [expr]
+    for level in range(depth + 1):
+        below: list[sp.Basic] = []
+        for node in nodes:
+            if node.is_Rational:
+                if abs(node.p) >= _CONSTANT_BOUND or node.q >= _CONSTANT_BOUND:
+                    message = f"constant is too large: more than {MAX_NUMBER_LENGTH} digits (MAX_NUMBER_LENGTH)"
+                    if token is None:
+                        raise FormulaError(message)
+                    raise FormulaError(message, token.text, token.pos)
+            elif level < depth:
+                below.extend(node.args)
+        nodes = below
+    return expr
+
+
+class _PowerTooLarge(Exception):
+    """Raised by the evaluation guard; turned into a FormulaError by the parser."""
+
+
+_GUARD = threading.local()
+
+
+@contextmanager
+def _guarded_evaluation() -> Iterator[None]:
+    """While active (in this thread only), exact Rational**Rational evaluation is size-checked."""
+    _GUARD.depth = getattr(_GUARD, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _GUARD.depth -= 1
+
+
+def _install_power_guard(cls: type) -> None:
+    original = cls.__dict__.get("_eval_power")
+    if original is None or getattr(original, "_nsad_guarded", False):  # pragma: no cover - other sympy, or reloaded
+        return  # the checks before each power still apply; only this backstop is missing
+
+    def _eval_power(self: sp.Rational, expt: sp.Expr):  # type: ignore[no-untyped-def]
+        if (
+            getattr(_GUARD, "depth", 0)
+            and isinstance(expt, sp.Rational)
+            and _rational_bits(self) * max(_magnitude(expt), 1.0) > MAX_EXACT_POWER_BITS
+        ):
+            raise _PowerTooLarge
+        return original(self, expt)
+
+    _eval_power._nsad_guarded = True  # type: ignore[attr-defined]
+    _eval_power.__doc__ = original.__doc__
+    cls._eval_power = _eval_power  # type: ignore[attr-defined]
+
+
+# Every exact power sympy evaluates goes through these two methods (Pow.__new__ calls
+# base._eval_power); the guard is inert outside parse() and in other threads.
+_install_power_guard(sp.Rational)
+_install_power_guard(sp.Integer)
 
 
 class _Parser:
@@ -221,18 +369,23 @@ class _Parser:
         self._enter()
         result = self.term()
         while self.tok.kind == "op" and self.tok.text in "+-":
-            op = self._advance().text
+            op_token = self._advance()
             right = self.term()
-            result = sp.Add(result, right) if op == "+" else sp.Add(result, -right)
+            result = sp.Add(result, right) if op_token.text == "+" else sp.Add(result, -right)
+            _check_constants(result, op_token, depth=2)
         self.depth -= 1
         return result
 
     def term(self) -> sp.Expr:
         result = self.unary()
         while self.tok.kind == "op" and self.tok.text in ("*", "/"):
-            op = self._advance().text
+            op_token = self._advance()
             right = self.unary()
-            result = sp.Mul(result, right) if op == "*" else sp.Mul(result, sp.Pow(right, -1))
+            if op_token.text == "*":
+                result = sp.Mul(result, right)
+            else:
+                result = sp.Mul(result, sp.Pow(right, -1))
+            _check_constants(result, op_token, depth=2)
         return result
 
     def unary(self) -> sp.Expr:
@@ -251,7 +404,7 @@ class _Parser:
             self._enter()
             exponent = self.unary()  # right-associative; allows x^-1
             self.depth -= 1
-            return _checked_pow(base, exponent, op_token)
+            return _check_constants(_checked_pow(base, exponent, op_token), op_token)
         return base
 
     def atom(self) -> sp.Expr:
@@ -298,7 +451,7 @@ class _Parser:
         if len(args) < min_args or (max_args is not None and len(args) > max_args):
             want = str(min_args) if min_args == max_args else f"at least {min_args}"
             raise FormulaError(f"{name.text}() takes {want} argument(s), got {len(args)}", name.text, name.pos)
-        return constructor(*args)
+        return _check_constants(constructor(*args), name)
 
 
 def _check_parameter_names(names: Iterator[str] | list[str]) -> dict[str, sp.Symbol]:
@@ -329,14 +482,19 @@ def parse(text: str, parameters: Mapping[str, float] | list[str] | tuple[str, ..
         raise FormulaError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}", None, MAX_LENGTH)
     symbols = _check_parameter_names(list(parameters))
     expr = _build(text, symbols)
-    for _ in range(4):
-        printed = canonical(expr)
-        if len(printed) > 4 * MAX_LENGTH:
-            raise FormulaError("formula expands to an expression that is too large", None, None)
-        again = _build(printed, symbols, limit=4 * MAX_LENGTH)
-        if again == expr:
-            break
-        expr = again
+    try:
+        for _ in range(4):
+            printed = canonical(expr)
+            if len(printed) > 4 * MAX_LENGTH:
+                raise FormulaError("formula expands to an expression that is too large", None, None)
+            again = _build(printed, symbols, limit=4 * MAX_LENGTH)
+            if again == expr:
+                break
+            expr = again
+    except FormulaError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
+        raise FormulaError(f"formula cannot be printed: {type(exc).__name__}: {exc}", None, None) from None
     return expr
 
 
@@ -345,16 +503,22 @@ def _build(text: str, symbols: Mapping[str, sp.Symbol], limit: int = MAX_LENGTH)
         raise FormulaError("formula is too long", None, limit)
     parser = _Parser(text, symbols)
     try:
-        expr = parser.parse()
+        with _guarded_evaluation():
+            expr = parser.parse()
+            if any(expr.has(bad) for bad in _FORBIDDEN):
+                raise FormulaError(
+                    "formula contains an infinite, undefined or complex constant (e.g. 1/0, log(0), sqrt(-1))"
+                )
+            if not isinstance(expr, sp.Expr):  # pragma: no cover - the grammar only builds Expr
+                raise FormulaError("formula is not an expression")
+            expr = _check_constants(_round_floats(expr), depth=None)
     except FormulaError:
         raise
+    except _PowerTooLarge:
+        raise FormulaError(f"numeric power is too large (over {MAX_EXACT_POWER_BITS} bits)", None, None) from None
     except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
         raise FormulaError(f"formula cannot be built: {type(exc).__name__}: {exc}", None, None) from None
-    if any(expr.has(bad) for bad in _FORBIDDEN):
-        raise FormulaError("formula contains an infinite, undefined or complex constant (e.g. 1/0, log(0), sqrt(-1))")
-    if not isinstance(expr, sp.Expr):  # pragma: no cover - the grammar only builds Expr
-        raise FormulaError("formula is not an expression")
-    return _round_floats(expr)
+    return expr
 
 
 def _round_floats(expr: sp.Expr) -> sp.Expr:

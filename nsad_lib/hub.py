@@ -266,6 +266,9 @@ def parse_hub_index(data: bytes, where: str) -> dict[str, IndexItem]:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise HubError(f"refused {where}: not valid JSON: {exc}") from None
+    except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
+        detail = "a number has too many digits" if "digits" in str(exc) else str(exc)
+        raise HubError(f"refused {where}: not a valid nsad-lib index: {detail}") from None
     entries = raw.get("entries") if isinstance(raw, dict) else None
     if not isinstance(entries, dict) or raw.get("schema") != 1:
         raise HubError(f"refused {where}: not an nsad-lib index (schema 1 with an 'entries' object)")

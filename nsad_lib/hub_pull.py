@@ -84,6 +84,8 @@ def _verify(folder: Path, where: str, entry_id: str, item: IndexItem) -> _Verifi
         raise HubError(f"refused {path_where}: not UTF-8 text") from None
     except EntryError as exc:
         raise HubError(f"refused {exc}") from None
+    except (ValueError, OverflowError, RecursionError) as exc:  # defence in depth: Entry checks should catch these first
+        raise HubError(f"refused {path_where}: not a valid entry ({type(exc).__name__}: {str(exc)[:200]})") from None
     if entry.id != entry_id:
         raise HubError(f"refused {path_where}: the file holds entry {entry.id!r}")
     if entry.sha256 != item.sha256:

@@ -33,18 +33,35 @@ def _module(entry: Entry, trainable: bool | None, compile: bool = False) -> "Sym
     return SymbolicActivation(entry.formula_object(), trainable=train, compile=compile, name=entry.id)
 
 
+_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
 def _check_state(entry: Entry, state: Mapping[str, "torch.Tensor"], where: str) -> dict[str, "torch.Tensor"]:
-    """The state dict must load strictly into the entry's module and hold finite values."""
+    """The state dict must load strictly into the entry's module and hold finite values.
+
+    Only float16/bfloat16/float32/float64 tensors are accepted, and finiteness is checked
+    after conversion to the dtype of the parameter each value is loaded into (a float64 1e300
+    is finite, but would become inf in a float32 parameter).
+    """
     import torch
 
     if not entry.parameters:
         raise HubError(f"{where}: entry {entry.id!r} has no named constants, so it cannot carry trained parameters")
+    module = _module(entry, True)
+    targets = module.state_dict()
+    allowed = tuple(getattr(torch, name) for name in _FLOAT_DTYPES)
     tensors = {}
     for key, value in state.items():
-        if not isinstance(value, torch.Tensor) or not value.is_floating_point() or not bool(torch.isfinite(value).all()):
-            raise HubError(f"{where}: parameter {key!r} must be a finite floating-point tensor")
-        tensors[key] = value.detach().to("cpu").contiguous()
-    module = _module(entry, True)
+        if not isinstance(value, torch.Tensor) or value.dtype not in allowed:
+            kind = str(value.dtype).replace("torch.", "") if isinstance(value, torch.Tensor) else type(value).__name__
+            raise HubError(f"{where}: parameter {key!r} has type {kind}; expected a tensor of {', '.join(_FLOAT_DTYPES)}")
+        value = value.detach().to("cpu").contiguous()
+        target = targets.get(key)
+        as_loaded = value.to(target.dtype) if isinstance(target, torch.Tensor) else value
+        if not bool(torch.isfinite(as_loaded).all()):
+            dtype = str(as_loaded.dtype).replace("torch.", "")
+            raise HubError(f"{where}: parameter {key!r} must be finite as {dtype} (it holds inf/nan or overflows that dtype)")
+        tensors[key] = value
     try:
         module.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from nsad_lib.atomic import atomic_write_bytes
 from nsad_lib.entry import Entry
-from nsad_lib.errors import EntryError, UnknownEntryError
+from nsad_lib.errors import EntryError, NsadError
 from nsad_lib.hub import (
     COMMIT_RE,
     MAX_ENTRY_BYTES,
@@ -80,8 +80,9 @@ def read_lock(path: str | os.PathLike[str] = LOCK_FILE) -> dict[str, LockRecord]
             _check_record(entry_id, record)
             records[entry_id] = record
         return records
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise HubError(f"{path}: not a valid lock file: {exc}") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        detail = "a number has too many digits" if isinstance(exc, ValueError) and "integer string conversion" in str(exc) else exc
+        raise HubError(f"{path}: not a valid lock file: {detail}") from None
 
 
 def _check_record(entry_id: str, record: LockRecord) -> None:
@@ -121,6 +122,12 @@ def lock(refs: Sequence[str], file: str | os.PathLike[str] = LOCK_FILE, *, endpo
             entry = Registry().resolve(ref)
             entry_id, record = entry.id, LockRecord(None, None, entry.sha256, None)
         old = records.get(entry_id)
+        if old is not None and (old.repo, old.commit) != (record.repo, record.commit):
+            raise HubError(
+                f"{file}: {entry_id} is already locked to {_source(old)}, but {ref} is {_source(record)}; "
+                f"`nsad-lib lock` does not re-pin an entry: to switch, delete the {entry_id!r} record from {file} "
+                "and lock again (or lock the same source)"
+            )
         if old is not None and (old.sha256, old.weights_sha256) != (record.sha256, record.weights_sha256):
             raise HubError(
                 f"{file}: {entry_id} is locked with sha256 {old.sha256[:12]}... but {ref} has {record.sha256[:12]}... "
@@ -129,6 +136,11 @@ def lock(refs: Sequence[str], file: str | os.PathLike[str] = LOCK_FILE, *, endpo
         records[entry_id] = added[entry_id] = record
     write_lock(file, dict(sorted(records.items())))
     return added
+
+
+def _source(record: LockRecord) -> str:
+    """Where a record pins its entry, in words."""
+    return f"{record.repo}@{record.commit}" if record.repo else "the local registry"
 
 
 def _locate(record: LockRecord, entry_id: str, suffix: str) -> Path | None:
@@ -149,7 +161,7 @@ def _verify_one(entry_id: str, record: LockRecord) -> LockProblem | None:
     if record.repo is None:
         try:
             located = Registry().locate(entry_id)
-        except (UnknownEntryError, EntryError) as exc:
+        except NsadError as exc:  # unknown id, or a damaged/conflicting local registry
             return LockProblem(entry_id, "(local registry)", str(exc))
         if located.entry.sha256 != record.sha256:
             return LockProblem(entry_id, str(located.path), f"sha256 {located.entry.sha256[:12]}... differs from the lock ({record.sha256[:12]}...)")
@@ -164,15 +176,20 @@ def _verify_one(entry_id: str, record: LockRecord) -> LockProblem | None:
         entry = Entry.from_json(path.read_text(encoding="utf-8"), source=str(path))
     except (OSError, UnicodeDecodeError, EntryError) as exc:
         return LockProblem(entry_id, str(path), str(exc).replace(f"{path}: ", ""))
+    except (ValueError, OverflowError, RecursionError) as exc:  # defence in depth: Entry checks should catch these first
+        return LockProblem(entry_id, str(path), f"not a valid entry ({type(exc).__name__}: {str(exc)[:200]})")
     if entry.id != entry_id or entry.sha256 != record.sha256:
         return LockProblem(entry_id, str(path), f"holds {entry.id} with sha256 {entry.sha256[:12]}..., the lock says {record.sha256[:12]}...")
     if record.weights_sha256 is not None:
         wpath = _locate(record, entry_id, ".safetensors")
         if wpath is None:
             return LockProblem(entry_id, f"entries/{entry_id}.safetensors", missing)
-        if wpath.stat().st_size > MAX_WEIGHTS_BYTES:
-            return LockProblem(entry_id, str(wpath), f"larger than {MAX_WEIGHTS_BYTES} bytes")
-        actual = sha256_bytes(wpath.read_bytes())
+        try:
+            if wpath.stat().st_size > MAX_WEIGHTS_BYTES:
+                return LockProblem(entry_id, str(wpath), f"larger than {MAX_WEIGHTS_BYTES} bytes")
+            actual = sha256_bytes(wpath.read_bytes())
+        except OSError as exc:
+            return LockProblem(entry_id, str(wpath), f"cannot read: {exc.strerror or exc}")
         if actual != record.weights_sha256:
             return LockProblem(entry_id, str(wpath), f"sha256 {actual[:12]}... differs from the lock ({record.weights_sha256[:12]}...)")
     return None

@@ -104,7 +104,19 @@ def _scan(directory: Path) -> list[Located]:
         if path.name == INDEX_FILE or not ID_RE.match(path.stem):
             continue  # only NAME-vN.json files are entries; other JSON (metadata) is not ours
         found.append(Located(load_entry_file(path, index.get(path.stem)), path))
+    _check_index_has_files(directory, index, {it.path.stem for it in found})
     return found
+
+
+def _check_index_has_files(directory: Path, index: dict[str, str], present: set[str]) -> None:
+    """Every id the index lists must have its file: a missing one is reported, not skipped."""
+    for entry_id in sorted(set(index) - present):
+        if not ID_RE.match(entry_id):
+            raise EntryError(f"{directory / INDEX_FILE}: lists an invalid entry id {entry_id!r} (expected NAME-vN)")
+        raise EntryError(
+            f"{directory / INDEX_FILE}: lists entry {entry_id!r}, but {directory / (entry_id + '.json')} does not exist "
+            "(restore the file, or remove the id from the index if the entry was deleted on purpose)"
+        )
 
 
 class Registry:

@@ -74,3 +74,58 @@ def test_console_script_runs_in_a_subprocess():
     proc = subprocess.run([sys.executable, "-m", "nsad_lib.cli", "show", "unknown-v1"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: no registry entry") and "Traceback" not in proc.stderr
+
+
+# -- hostile registry directories: exit 2 with one line naming the file, never a traceback ---
+def _registry_case(directory, case):
+    import sys as _sys
+
+    from nsad_lib.entry import Entry, content_hash
+
+    directory.mkdir(parents=True)
+    entry = Entry.create("demo", 1, "a*x + sin(x)", parameters={"a": 0.5}, summary="t", provenance={"license": "CC0-1.0"})
+    data = entry.to_dict()
+    deep: list = []
+    for _ in range(799):
+        deep = [deep]
+    mutate = {
+        "huge-int-metric": lambda d: d["metrics"].update(n=10**5000),
+        "huge-int-parameter": lambda d: d["parameters"].update(a=10**400),
+        "deep-metrics": lambda d: d["metrics"].update(n=deep),
+        "bad-id": lambda d: d.update(id="../x"),
+        "index-without-file": lambda d: None,
+    }[case]
+    mutate(data)
+    limit = _sys.get_int_max_str_digits()
+    _sys.set_int_max_str_digits(0)
+    try:
+        data["sha256"] = content_hash(data)
+        text = json.dumps(data, sort_keys=True, indent=2)
+    finally:
+        _sys.set_int_max_str_digits(limit)
+    path = directory / "demo-v1.json"
+    index = {"demo-v1": data["sha256"]}
+    if case == "index-without-file":
+        index["ghost-v1"] = "0" * 64
+    path.write_text(text)
+    (directory / "index.json").write_text(json.dumps({"schema": 1, "entries": index}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, needle",
+    [
+        ("huge-int-metric", "demo-v1.json: not valid entry JSON: a number has too many digits"),
+        ("huge-int-parameter", "demo-v1.json: parameters.a is an integer too large (more than 64 bits)"),
+        ("deep-metrics", "demo-v1.json: metrics.n[0][0]"),
+        ("bad-id", "demo-v1.json: invalid entry id '../x'"),
+        ("index-without-file", "index.json: lists entry 'ghost-v1', but "),
+    ],
+)
+def test_list_of_a_hostile_registry_exits_2_with_one_line(case, needle, tmp_path, capsys):
+    directory = tmp_path / case
+    _registry_case(directory, case)
+    code, out, err = run(["list", "--json", "-r", str(directory)], capsys)
+    assert code == 2 and out == ""
+    assert needle in err and str(directory) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -10,8 +13,19 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nsad_lib import formula as formula_module
 from nsad_lib.errors import FormulaError
-from nsad_lib.formula import FUNCTIONS, MAX_LENGTH, X, Formula, canonical, parse, symbol
+from nsad_lib.formula import (
+    FUNCTIONS,
+    MAX_EXACT_POWER_BITS,
+    MAX_LENGTH,
+    MAX_NUMBER_LENGTH,
+    X,
+    Formula,
+    canonical,
+    parse,
+    symbol,
+)
 from nsad_lib.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
 from nsad_lib.registry import Registry
 
@@ -119,6 +133,102 @@ def test_pathological_input_fails_fast_with_formula_error(text):
     with pytest.raises(FormulaError):
         parse(text)
     assert time.perf_counter() - start < 5.0  # generous bound: only guards against hangs
+
+
+@contextmanager
+def _fails_instead_of_hanging(seconds: int = 10):
+    """Turn a hang into a test failure (POSIX main thread; elsewhere the suite would just hang)."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _timeout(signum, frame):
+        raise TimeoutError(f"parse() did not finish within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_N40 = "9" * 40  # the largest integer literal the tokenizer accepts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # each of these made sympy compute an enormous exact number (hang or plain ValueError)
+        "x*(999/1000)**1000000",
+        f"({_N40}*x)**999999",
+        f"sqrt({_N40})**999999*x",
+        "x*(1/3)**1000000",
+        "(2*x)**1000000",
+        "x*(1/2)**-999999",
+        "x*10**1233*10**1233*10**1233*10**1233",
+        "(2**100)**(10**5)*x",
+        f"x*{_N40}**(999999/2)",
+        f"(0.5 + {_N40}*x)**1000000",  # sympy pulls the largest coefficient out of a float sum
+        "x*2**-5000.0",
+        # powers that sympy builds on its own, caught by the evaluation guard
+        f"({_N40}**sqrt(2))**(1000000*sqrt(2))*x",
+        f"x*exp(1000000*log({_N40}))",
+        f"x*E**(1000000*log({_N40}))",
+        f"x*Abs({_N40}**(1000000 + x*sqrt(-1)))",
+        # float powers are cheap but leave the float64 range
+        "x*2.5**1000000",
+        "x*(2.5*x)**1000000",
+    ],
+)
+def test_huge_exact_numbers_are_refused_before_sympy_computes_them(text):
+    with _fails_instead_of_hanging(), pytest.raises(FormulaError, match="too large|float64 range"):
+        parse(text)
+
+
+def test_computed_constants_have_the_same_digit_limit_as_literals():
+    assert MAX_EXACT_POWER_BITS >= 4 * MAX_NUMBER_LENGTH  # powers up to the constant limit are computed
+    e = parse("x*2**100")
+    assert e == 2**100 * X
+    assert parse(canonical(e)) == e
+    for text in ["x*2**200", "x/3**90", f"x*(1/{_N40})**2", f"x*{_N40}*{_N40}", f"x + 1/{_N40} + 1/{_N40[:-1]}7"]:
+        with pytest.raises(FormulaError, match="constant is too large") as info:
+            parse(text)
+        assert "numeric literal is too long" not in str(info.value)
+    with pytest.raises(FormulaError, match="constant is too large") as info:
+        parse("x*2**200")
+    assert info.value.token == "**" and info.value.position == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x*2**132", "x*(2/3)**40", f"{_N40}*x/{_N40[:-1]}8", "x*2**(1/3)*3**(1/3)", "(x + 3)**5000", "(2**x)**5000",
+     "x**1000000", f"x*{_N40}**(1/{_N40})", "exp(x + 3)**1000"],
+)
+def test_large_but_allowed_formulas_round_trip(text):
+    with _fails_instead_of_hanging():
+        e = parse(text)
+        assert parse(canonical(e)) == e
+
+
+def test_errors_while_printing_or_reparsing_become_formula_errors(monkeypatch):
+    def broken(expr):
+        raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+
+    monkeypatch.setattr(formula_module, "canonical", broken)
+    with pytest.raises(FormulaError, match="cannot be printed"):
+        parse("x + 1")
+
+
+def test_evaluation_guard_is_inert_outside_parse():
+    assert sp.Integer(3) ** 5000 == 3**5000
+    assert sp.Rational(2, 3) ** 5000 == sp.Rational(2**5000, 3**5000)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(sp.Integer(7) ** 4000 == 7**4000))
+    thread.start()
+    thread.join()
+    assert results == [True]
 
 
 def test_nothing_is_executed(tmp_path, monkeypatch):

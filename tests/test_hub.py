@@ -397,3 +397,156 @@ def test_hub_references_are_parsed_strictly():
     for bad in ("hf://owner/higgs-v1", "hf://o/r/x/y", "hf://o/r/x@", "hf://../r/x", "owner/repo/x"):
         with pytest.raises(HubError):
             parse_ref(bad)
+
+
+# -- hostile Hub content: every bad input is a HubError (exit code 2), never a traceback ----
+def _json_bytes(data) -> bytes:
+    """JSON text for ``data``, even with integers longer than Python's int-string limit."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return json.dumps(data, sort_keys=True).encode()  # no indent: 800 levels of it would exceed the size limit
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+def _hashed(data: dict) -> dict:
+    from nsad_lib.entry import content_hash
+
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return {**data, "sha256": content_hash(data)}
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+def _republish_index(server, entry_id: str, **item) -> None:
+    """Storage that lies consistently: the index is rewritten to vouch for tampered files."""
+    index = hub_json(server, HUB_INDEX)
+    index["entries"][entry_id].update(item)
+    server.tamper(REPO, HUB_INDEX, _json_bytes(index))
+
+
+def test_hub_index_with_a_huge_number_is_refused(hub, tmp_path, capsys):
+    push_to_hub([SILU], REPO, token=TOKEN)
+    index = hub_json(hub, HUB_INDEX)
+    index["padding"] = 10**5000
+    hub.tamper(REPO, HUB_INDEX, _json_bytes(index))
+    with pytest.raises(HubError, match=rf"refused {REPO}@[0-9a-f]{{12}}:{HUB_INDEX}: not a valid nsad-lib index: a number has too many digits"):
+        pull(REPO, into=tmp_path / "target")
+    with pytest.raises(SystemExit) as info:
+        main(["pull", REPO, "--into", str(tmp_path / "target")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "too many digits" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "target").exists()
+
+
+def _deep(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+HOSTILE_ENTRIES = {
+    "huge-int-metric": (lambda d: d["metrics"].update(n=10**5000), "a number has too many digits"),
+    "huge-int-parameter": (lambda d: d["parameters"].update(a=10**400), "parameters.a is an integer too large"),
+    "deep-metrics": (lambda d: d["metrics"].update(n=_deep(800)), "nested more than 32 levels deep"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_ENTRIES))
+def test_hostile_entry_files_are_refused_by_pull_and_by_verify(case, hub, tmp_path, monkeypatch, capsys):
+    mutate, message = HOSTILE_ENTRIES[case]
+    pushed = push_to_hub([SILU], REPO, token=TOKEN)
+    data = json.loads(hub.file(REPO, f"entries/{SILU}.json"))
+    data.pop("sha256")
+    mutate(data)
+    hostile = _hashed(data)
+    text = _json_bytes(hostile)
+
+    # verify: a locked, pulled copy replaced by the hostile file is a LockProblem, not a crash
+    lock_file = tmp_path / "nsad.lock"
+    lock([f"hf://{REPO}/{SILU}@{SILU}"], lock_file)
+    local = tmp_path / "nsad-hub" / "alice" / "acts" / pushed.commit / f"{SILU}.json"
+    local.write_bytes(text)
+    problems = verify_lock(lock_file)
+    assert [(p.id, p.file) for p in problems] == [(SILU, str(local))] and message in problems[0].message
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "--file", str(lock_file)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and message in err and "Traceback" not in err
+
+    # pull: the same file on the Hub, vouched for by the index, is refused before anything is written
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-fresh"))  # nothing cached from the good pull
+    hub.tamper(REPO, f"entries/{SILU}.json", text)
+    _republish_index(hub, SILU, sha256=hostile["sha256"])
+    target = tmp_path / "target"
+    with pytest.raises(HubError, match=rf"^refused {REPO}@[0-9a-f]{{12}}:entries/{SILU}\.json: .*{message}"):
+        pull(REPO, into=target)
+    assert not target.exists()
+    with pytest.raises(SystemExit) as info:
+        main(["pull", REPO, "--into", str(target)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+BAD_WEIGHTS = {
+    "float8": (lambda: {"a": torch.tensor(0.5).to(torch.float8_e4m3fn), "b": torch.tensor(1.0).to(torch.float8_e4m3fn)},
+               r"parameter '[ab]' has type float8_e4m3fn; expected a tensor of float16, bfloat16, float32, float64"),
+    "int32": (lambda: {"a": torch.tensor(1, dtype=torch.int32), "b": torch.tensor(1, dtype=torch.int32)},
+              r"parameter '[ab]' has type int32"),
+    "float64-overflows-float32": (lambda: {"a": torch.tensor(1e300, dtype=torch.float64), "b": torch.tensor(1.0, dtype=torch.float64)},
+                                  r"parameter 'a' must be finite as float32"),
+}
+
+
+# (messages are regexes: safetensors does not keep the key order, so either parameter may be named)
+@pytest.mark.parametrize("case", sorted(BAD_WEIGHTS))
+def test_bad_weights_dtypes_and_overflow_are_refused(case, hub, trained, tmp_path):
+    registry, entry, module = trained
+    make_state, message = BAD_WEIGHTS[case]
+    with pytest.raises(HubError, match=message):  # refused on push
+        push_to_hub([entry.id], REPO, token=TOKEN, registry=registry, weights={entry.id: make_state()})
+    push_to_hub([entry.id], REPO, token=TOKEN, registry=registry, weights={entry.id: module})
+    blob = st_save(make_state())
+    hub.tamper(REPO, f"entries/{entry.id}.safetensors", blob)
+    _republish_index(hub, entry.id, weights_sha256=hashlib.sha256(blob).hexdigest())
+    target = tmp_path / "target"
+    with pytest.raises(HubError, match=rf"^refused {REPO}@[0-9a-f]{{12}}:entries/{entry.id}\.safetensors: {message}"):
+        pull(REPO, into=target)
+    assert not target.exists()
+
+
+def test_float64_weights_that_fit_float32_still_load(hub, trained, tmp_path):
+    registry, entry, module = trained
+    state = {k: v.to(torch.float64) for k, v in module.state_dict().items()}
+    push_to_hub([entry.id], REPO, token=TOKEN, registry=registry, weights={entry.id: state})
+    act = get_from_hub(f"hf://{REPO}/{entry.id}")
+    assert act.parameter_values() == module.parameter_values()
+
+
+# -- lock pins are not silently re-pointed -------------------------------------------------
+def test_lock_refuses_to_repin_an_id_to_another_source(hub, tmp_path, capsys):
+    pushed = push_to_hub([HIGGS], REPO, token=TOKEN)
+    lock_file = tmp_path / "nsad.lock"
+    main(["lock", f"hf://{REPO}/{HIGGS}@{HIGGS}", "--file", str(lock_file)])
+    capsys.readouterr()
+    before = lock_file.read_bytes()
+    with pytest.raises(SystemExit) as info:
+        main(["lock", HIGGS, "--file", str(lock_file)])  # same sha256, but the local registry
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"{HIGGS} is already locked to {REPO}@{pushed.commit}, but {HIGGS} is the local registry" in err
+    assert f"delete the '{HIGGS}' record from {lock_file}" in err
+    assert lock_file.read_bytes() == before
+    assert read_lock(lock_file)[HIGGS].commit == pushed.commit
+    main(["lock", f"hf://{REPO}/{HIGGS}@{pushed.commit}", "--file", str(lock_file)])  # same pin again: fine
+    assert lock_file.read_bytes() == before
+
+    local_file = tmp_path / "local.lock"
+    lock([HIGGS], local_file)
+    with pytest.raises(HubError, match=rf"{HIGGS} is already locked to the local registry, but hf://{REPO}/{HIGGS} is {REPO}@{pushed.commit}"):
+        lock([f"hf://{REPO}/{HIGGS}"], local_file)
+    assert read_lock(local_file)[HIGGS].repo is None

@@ -224,3 +224,107 @@ def test_bundled_files_are_in_canonical_json(tmp_path):
     for path in Path(bundled_path()).glob("*-v*.json"):
         entry = Entry.from_json(path.read_text(), source=str(path))
         assert path.read_text() == entry.to_json(), path
+
+
+# -- untrusted entry files: every bad input is an EntryError naming the file, never a traceback --
+def write_entry_file(directory: Path, data: dict, *, file_id: str | None = None, index: bool = True) -> Path:
+    """Write ``data`` as a registry entry file with a correct content hash (and index line)."""
+    import sys
+
+    directory.mkdir(parents=True, exist_ok=True)
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # so a hostile 5001-digit integer can be written at all
+    try:
+        data = {**data, "sha256": content_hash(data)}
+        text = json.dumps(data, sort_keys=True, indent=2)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    path = directory / f"{file_id or data['id']}.json"
+    path.write_text(text)
+    if index:
+        (directory / "index.json").write_text(json.dumps({"schema": 1, "entries": {path.stem: data["sha256"]}}))
+    return path
+
+
+def nested_list(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+BAD_ENTRY_FILES = {
+    "huge-int-metric": (lambda d: d["metrics"].update(n=10**5000), "a number has too many digits"),
+    "huge-int-parameter": (lambda d: d["parameters"].update(a=10**400), "parameters.a is an integer too large"),
+    "big-int-parameter": (lambda d: d["parameters"].update(a=2**70), "parameters.a is an integer too large"),
+    "deep-metrics": (lambda d: d["metrics"].update(n=nested_list(800)), "nested more than 32 levels deep"),
+    "deep-provenance": (lambda d: d["provenance"].update(n=nested_list(40)), "nested more than 32 levels deep"),
+    "bad-id": (lambda d: d.update(id="../x"), "invalid entry id '../x'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ENTRY_FILES))
+def test_hostile_entry_files_are_entry_errors_naming_the_file(case, tmp_path):
+    mutate, message = BAD_ENTRY_FILES[case]
+    data = make().to_dict()
+    mutate(data)
+    path = write_entry_file(tmp_path, data, file_id="demo-v1")
+    with pytest.raises(EntryError) as info:
+        Registry(tmp_path, include_env=False, include_bundled=False).entries()
+    text = str(info.value)
+    assert text.startswith(f"{path}: ") and message in text and len(text) < 400 and "\n" not in text
+
+
+def test_entry_nesting_up_to_the_limit_round_trips(tmp_path):
+    entry = make(metrics={"n": nested_list(31), "seed": 2**63 - 1})
+    path = Registry(tmp_path, include_env=False, include_bundled=False).add(entry)
+    assert Registry(tmp_path, include_env=False, include_bundled=False).resolve(entry.id) == entry
+    assert Entry.from_json(path.read_text()) == entry
+    with pytest.raises(EntryError, match="nested more than 32 levels"):
+        make(metrics={"n": nested_list(32)})
+
+
+def test_create_refuses_parameters_that_are_not_finite_floats():
+    with pytest.raises(EntryError, match="entry demo-v1: parameter 'a' must be a finite number"):
+        make(parameters={"a": 10**400})
+    with pytest.raises(EntryError, match="parameter 'a' must be a finite number"):
+        make(parameters={"a": "0.5"})
+
+
+def test_tampered_entry_is_refused_before_its_formula_is_parsed(tmp_path, monkeypatch):
+    from nsad_lib.formula import Formula
+
+    path = Registry(tmp_path, include_env=False, include_bundled=False).add(make())
+    data = json.loads(path.read_text())
+    data["formula"] = "a*x + cos(x)"  # edited, hash not recomputed
+    calls = []
+    real_parse = Formula.parse.__func__
+
+    def counting_parse(cls, *args, **kwargs):
+        calls.append(args[0])
+        return real_parse(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Formula, "parse", classmethod(counting_parse))
+    with pytest.raises(EntryError, match="content hash mismatch"):
+        Entry.from_json(json.dumps(data), source="tampered.json")
+    assert calls == []  # refused on the hash alone
+    Entry.from_json(path.read_text(), source=str(path))
+    assert calls == ["a*x + sin(x)"]  # an intact entry is parsed after its hash matched
+
+
+def test_index_id_without_its_file_is_reported(tmp_path):
+    reg = Registry(tmp_path, include_env=False, include_bundled=False)
+    reg.add(make())
+    reg.add(make(version=2, formula="a*x + cos(x)"))
+    (tmp_path / "demo-v2.json").unlink()
+    with pytest.raises(EntryError) as info:
+        Registry(tmp_path, include_env=False, include_bundled=False).entries()
+    assert str(info.value) == (
+        f"{tmp_path / 'index.json'}: lists entry 'demo-v2', but {tmp_path / 'demo-v2.json'} does not exist "
+        "(restore the file, or remove the id from the index if the entry was deleted on purpose)"
+    )
+    index = json.loads((tmp_path / "index.json").read_text())
+    index["entries"] = {"../x": "0" * 64, "demo-v1": index["entries"]["demo-v1"]}
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    with pytest.raises(EntryError, match=r"index\.json: lists an invalid entry id '\.\./x'"):
+        Registry(tmp_path, include_env=False, include_bundled=False).entries()
