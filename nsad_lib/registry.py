@@ -12,12 +12,13 @@ Search order: explicit paths given to :class:`Registry`, then ``NSAD_REGISTRY_PA
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from nsad_lib.atomic import atomic_write_text
 from nsad_lib.entry import ID_RE, Entry, canonical_json, split_id
@@ -215,25 +216,52 @@ class Registry:
         entry.validate(check_numerics=check_numerics)
         if entry.with_hash().sha256 != entry.sha256:
             raise EntryError(f"entry {entry.id!r}: sha256 does not match its content; build it with Entry.create")
-        for item in self._search_for_conflicts(target):
-            if item.entry.id == entry.id:
-                if item.entry.sha256 == entry.sha256:
-                    return item.path
-                raise EntryConflictError(
-                    f"entry {entry.id!r} already exists in {item.path} with different content; "
-                    f"published ids are immutable: add it as {entry.name}-v{self.next_version(entry.name)}"
-                )
-        path = target / f"{entry.id}.json"
-        atomic_write_text(path, entry.to_json())
-        index = _read_index(target)
-        index[entry.id] = entry.sha256
-        atomic_write_text(target / INDEX_FILE, json.dumps({"schema": 1, "entries": dict(sorted(index.items()))}, indent=2) + "\n")
+        with _writing(target):  # check and write as one step: no other process adds in between
+            for item in self._search_for_conflicts(target):
+                if item.entry.id == entry.id:
+                    if item.entry.sha256 == entry.sha256:
+                        return item.path
+                    raise EntryConflictError(
+                        f"entry {entry.id!r} already exists in {item.path} with different content; "
+                        f"published ids are immutable: add it as {entry.name}-v{self.next_version(entry.name)}"
+                    )
+            path = target / f"{entry.id}.json"
+            atomic_write_text(path, entry.to_json())
+            index = _read_index(target)
+            index[entry.id] = entry.sha256
+            atomic_write_text(target / INDEX_FILE, json.dumps({"schema": 1, "entries": dict(sorted(index.items()))}, indent=2) + "\n")
         return path
 
     def _search_for_conflicts(self, target: Path) -> Iterable[Located]:
         sources = [target, *[d for d in self._sources() if d.resolve() != target.resolve()]]
         for directory in sources:
             yield from _scan(directory)
+
+
+#: Lock file taken while an entry is added (in the registry directory; not an entry).
+LOCK_FILE = ".nsad-registry.lock"
+#: Seconds to wait for another process's add before giving up.
+LOCK_TIMEOUT_S = 60.0
+
+
+@contextlib.contextmanager
+def _writing(directory: Path) -> Iterator[None]:
+    """Hold ``directory``'s registry lock (an OS file lock, via ``filelock``) while adding.
+
+    Without it, two processes adding at once could both pass the immutability check and the
+    second would overwrite the first's entry, or drop its line from ``index.json``.
+    """
+    from filelock import FileLock, Timeout
+
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(directory / LOCK_FILE), timeout=LOCK_TIMEOUT_S):
+            yield
+    except Timeout:
+        raise EntryError(
+            f"{directory}: another process has held the registry lock ({LOCK_FILE}) for {LOCK_TIMEOUT_S:.0f} s; "
+            "try again when it has finished"
+        ) from None
 
 
 def default_registry() -> Registry:

@@ -37,7 +37,7 @@ from nsad_lib.cli import main  # noqa: E402
 from nsad_lib.entry import Entry  # noqa: E402
 from nsad_lib.hub import HUB_INDEX, HubError, get_from_hub, parse_ref, pull, push_to_hub  # noqa: E402
 from nsad_lib.lockfile import lock, read_lock, verify_lock  # noqa: E402
-from nsad_lib.registry import Registry  # noqa: E402
+from nsad_lib.registry import LOCK_FILE, Registry  # noqa: E402
 
 TOKEN = "hf_test_alice"
 REPO = "alice/acts"
@@ -192,7 +192,7 @@ def test_pull_by_tag_and_by_commit_pin_the_exact_commit(hub, tmp_path):
     assert by_tag.directory == tmp_path / "nsad-hub" / "alice" / "acts" / first.commit
     by_commit = pull(REPO, revision=second.commit, into=tmp_path / "pinned")
     assert by_commit.commit == second.commit and by_commit.ids == (HIGGS, SILU)
-    assert sorted(p.name for p in (tmp_path / "pinned").iterdir()) == [f"{HIGGS}.json", "index.json", f"{SILU}.json"]
+    assert sorted(p.name for p in (tmp_path / "pinned").iterdir() if p.name != LOCK_FILE) == [f"{HIGGS}.json", "index.json", f"{SILU}.json"]
     latest = pull(REPO)
     assert latest.commit == second.commit
     before = hub.request_count()

@@ -13,7 +13,7 @@ import pytest
 import nsad_lib
 from nsad_lib.entry import Entry, content_hash, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
-from nsad_lib.registry import Registry, bundled_path
+from nsad_lib.registry import LOCK_FILE, Registry, bundled_path
 
 PROV = {"dataset": None, "method": {"strategy": "manual"}, "license": "CC0-1.0"}
 
@@ -148,7 +148,7 @@ def test_atomic_add_leaves_nothing_half_written(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         reg.add(make(version=2, formula="a*x + cos(x)"))
     monkeypatch.undo()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-v1.json", "index.json"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != LOCK_FILE) == ["demo-v1.json", "index.json"]  # no temp file
     assert Registry(tmp_path, include_env=False, include_bundled=False).ids() == ["demo-v1"]
 
 
@@ -328,3 +328,46 @@ def test_index_id_without_its_file_is_reported(tmp_path):
     (tmp_path / "index.json").write_text(json.dumps(index))
     with pytest.raises(EntryError, match=r"index\.json: lists an invalid entry id '\.\./x'"):
         Registry(tmp_path, include_env=False, include_bundled=False).entries()
+
+
+def _add_in_child(directory, entry, start, results):
+    start.wait()
+    try:
+        Registry(directory, include_env=False, include_bundled=False).add(entry, check_numerics=False)
+        results.put((entry.formula, "added"))
+    except EntryConflictError:
+        results.put((entry.formula, "conflict"))
+
+
+def _race(tmp_path, entries):
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("needs fork")
+    ctx = mp.get_context("fork")
+    start, results = ctx.Barrier(len(entries)), ctx.Queue()
+    procs = [ctx.Process(target=_add_in_child, args=(tmp_path, e, start, results)) for e in entries]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    return [results.get(timeout=5) for _ in entries]
+
+
+def test_concurrent_adds_keep_every_index_line(tmp_path):
+    entries = [make(f"n{i}", formula=f"x + {i + 1}*sin(x)") for i in range(6)]
+    outcomes = _race(tmp_path, entries)
+    assert sorted(o for _, o in outcomes) == ["added"] * 6
+    index = json.loads((tmp_path / "index.json").read_text())["entries"]
+    assert sorted(index) == sorted(e.id for e in entries)  # no add lost another's index line
+    assert Registry(tmp_path, include_env=False, include_bundled=False).ids() == sorted(e.id for e in entries)
+
+
+def test_concurrent_adds_of_one_id_let_exactly_one_win(tmp_path):
+    entries = [make("same", formula=f"x + {i + 1}*sin(x)") for i in range(4)]
+    outcomes = _race(tmp_path, entries)
+    winners = [f for f, o in outcomes if o == "added"]
+    assert len(winners) == 1 and sum(o == "conflict" for _, o in outcomes) == 3
+    stored = Registry(tmp_path, include_env=False, include_bundled=False).resolve("same-v1")
+    assert stored.formula == winners[0]  # the winner's entry was not overwritten by a loser
