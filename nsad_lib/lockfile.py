@@ -122,7 +122,9 @@ def lock(refs: Sequence[str], file: str | os.PathLike[str] = LOCK_FILE, *, endpo
             entry = Registry().resolve(ref)
             entry_id, record = entry.id, LockRecord(None, None, entry.sha256, None)
         old = records.get(entry_id)
-        if old is not None and (old.repo, old.commit) != (record.repo, record.commit):
+        # another source (the local registry, or another Hub repo) is a different pin; a newer commit of
+        # the same repo holding the same files (checked next) just moves the pin forward
+        if old is not None and old.repo != record.repo:
             raise HubError(
                 f"{file}: {entry_id} is already locked to {_source(old)}, but {ref} is {_source(record)}; "
                 f"`nsad-lib lock` does not re-pin an entry: to switch, delete the {entry_id!r} record from {file} "

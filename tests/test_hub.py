@@ -550,3 +550,14 @@ def test_lock_refuses_to_repin_an_id_to_another_source(hub, tmp_path, capsys):
     with pytest.raises(HubError, match=rf"{HIGGS} is already locked to the local registry, but hf://{REPO}/{HIGGS} is {REPO}@{pushed.commit}"):
         lock([f"hf://{REPO}/{HIGGS}"], local_file)
     assert read_lock(local_file)[HIGGS].repo is None
+
+
+def test_lock_moves_a_pin_to_a_newer_commit_of_the_same_repo_with_the_same_files(hub, tmp_path):
+    first = push_to_hub([HIGGS], REPO, token=TOKEN)
+    lock_file = tmp_path / "nsad.lock"
+    lock([f"hf://{REPO}/{HIGGS}"], lock_file)
+    second = push_to_hub([HIGGS, SILU], REPO, token=TOKEN)  # a new commit; HIGGS's file is unchanged
+    assert second.commit != first.commit
+    lock([f"hf://{REPO}/{HIGGS}"], lock_file)
+    record = read_lock(lock_file)[HIGGS]
+    assert (record.repo, record.commit) == (REPO, second.commit)
