@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from typing import Any, Mapping, Sequence
 
 from nsad_lib.entry import Entry
@@ -35,9 +36,21 @@ def card_license(entries: Sequence[Entry]) -> str:
     return only if only in _HUB_LICENSES else "other"
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!#~|])")
+
+
 def _text(value: Any) -> str:
-    """Untrusted text for markdown: one line, HTML escaped, table pipes escaped."""
-    return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
+    """Untrusted text for markdown: one line, HTML escaped, markdown punctuation escaped.
+
+    An entry pulled from someone else's repository is re-published by ``push``; its summary must
+    not become a link, an image or a heading on our card.
+    """
+    return _MARKDOWN.sub(r"\\\1", html.escape(" ".join(str(value).split()), quote=False))
+
+
+def _code(value: Any) -> str:
+    """Untrusted text inside a code span (markdown and HTML are not rendered there): one line, no backticks."""
+    return " ".join(str(value).split()).replace("`", "")
 
 
 def _pairs(data: Mapping[str, Any]) -> str:
@@ -85,7 +98,7 @@ def _provenance(entry: Entry) -> list[str]:
                 lines.append(f"  - {_text(key)}: {_pairs(value)}")
     for key in ("command", "created", "license", "nsad_lib_version"):
         if prov.get(key) is not None:
-            lines.append(f"- {key}: `{_text(prov[key]).replace('`', '')}`" if key == "command" else f"- {key}: {_text(prov[key])}")
+            lines.append(f"- {key}: `{_code(prov[key])}`" if key == "command" else f"- {key}: {_text(prov[key])}")
     return lines or ["- not recorded"]
 
 
@@ -106,7 +119,7 @@ def _section(repo_id: str, entry: Entry, weights_sha256: str | None, has_plot: b
     if entry.summary:
         out += [_text(entry.summary), ""]
     out += ["$$", f"f(x) = {entry.formula_object().latex()}", "$$", ""]
-    out += [f"Formula (nsad-lib syntax): `{entry.formula.replace('`', '')}`", ""]
+    out += [f"Formula (nsad-lib syntax): `{_code(entry.formula)}`", ""]
     if entry.parameters:
         kind = "trainable" if entry.trainable else "fixed"
         out += [f"Parameters ({kind}, initial values): {_pairs(entry.parameters)}", ""]
@@ -153,7 +166,7 @@ def render_card(repo_id: str, entries: Sequence[Entry], weights_sha256: Mapping[
     ]
     for e in ordered:
         trained = "yes" if weights_sha256.get(e.id) else "no"
-        lines.append(f"| [{e.id}](#{e.id}) | `{_text(e.formula).replace('`', '')}` | {_text(e.domains.get('source', 'unknown'))} | {trained} |")
+        lines.append(f"| [{e.id}](#{e.id}) | `{_code(e.formula)}` | {_text(e.domains.get('source', 'unknown'))} | {trained} |")
     lines.append("")
     for e in ordered:
         lines += _section(repo_id, e, weights_sha256.get(e.id), e.id in plots)

@@ -561,3 +561,15 @@ def test_lock_moves_a_pin_to_a_newer_commit_of_the_same_repo_with_the_same_files
     lock([f"hf://{REPO}/{HIGGS}"], lock_file)
     record = read_lock(lock_file)[HIGGS]
     assert (record.repo, record.commit) == (REPO, second.commit)
+
+
+def test_card_does_not_render_links_images_or_html_from_an_entry():
+    from nsad_lib.hub_card import render_card
+
+    evil = "Nice! ![t](https://evil.example/x.png) [log in](https://evil.example) <script>x</script> # h"
+    entry = Entry.create("evil", 1, "x*sin(x)", summary=evil, provenance={"command": "nsad-lib `rm` [a](b)"})
+    body = render_card("alice/acts", [entry], {entry.id: None}, set()).split("\n---\n", 1)[1]
+    assert "](https://evil" not in body and "<script>" not in body
+    assert r"\!\[t\]\(https://evil.example/x.png\)" in body and "&lt;script&gt;" in body
+    assert "- command: `nsad-lib rm [a](b)`" in body  # code span: shown as typed, minus backticks
+    assert "`x*sin(x)`" in body  # formulas in code spans are not escaped
