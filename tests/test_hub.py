@@ -29,6 +29,7 @@ from safetensors.torch import load as st_load  # noqa: E402
 from safetensors.torch import save as st_save  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostile_entries import HOSTILE_ENTRIES  # noqa: E402
 from hub_server import FakeHub  # noqa: E402
 
 import nsad_lib  # noqa: E402
@@ -442,18 +443,6 @@ def test_hub_index_with_a_huge_number_is_refused(hub, tmp_path, capsys):
     assert not (tmp_path / "target").exists()
 
 
-def _deep(depth: int) -> list:
-    value: list = []
-    for _ in range(depth - 1):
-        value = [value]
-    return value
-
-
-HOSTILE_ENTRIES = {
-    "huge-int-metric": (lambda d: d["metrics"].update(n=10**5000), "a number has too many digits"),
-    "huge-int-parameter": (lambda d: d["parameters"].update(a=10**400), "parameters.a is an integer too large"),
-    "deep-metrics": (lambda d: d["metrics"].update(n=_deep(800)), "nested more than 32 levels deep"),
-}
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_ENTRIES))

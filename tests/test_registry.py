@@ -15,6 +15,8 @@ from nsad_lib.entry import Entry, content_hash, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
 from nsad_lib.registry import LOCK_FILE, Registry, bundled_path
 
+from hostile_entries import HOSTILE_ENTRIES, nested_list
+
 PROV = {"dataset": None, "method": {"strategy": "manual"}, "license": "CC0-1.0"}
 
 
@@ -246,18 +248,9 @@ def write_entry_file(directory: Path, data: dict, *, file_id: str | None = None,
     return path
 
 
-def nested_list(depth: int) -> list:
-    value: list = []
-    for _ in range(depth - 1):
-        value = [value]
-    return value
-
-
 BAD_ENTRY_FILES = {
-    "huge-int-metric": (lambda d: d["metrics"].update(n=10**5000), "a number has too many digits"),
-    "huge-int-parameter": (lambda d: d["parameters"].update(a=10**400), "parameters.a is an integer too large"),
+    **HOSTILE_ENTRIES,
     "big-int-parameter": (lambda d: d["parameters"].update(a=2**70), "parameters.a is an integer too large"),
-    "deep-metrics": (lambda d: d["metrics"].update(n=nested_list(800)), "nested more than 32 levels deep"),
     "deep-provenance": (lambda d: d["provenance"].update(n=nested_list(40)), "nested more than 32 levels deep"),
     "bad-id": (lambda d: d.update(id="../x"), "invalid entry id '../x'"),
 }
