@@ -178,8 +178,8 @@ class Entry:
         # Cheap structural checks (plain JSON, bounded numbers and depth) come first, then the
         # content hash, and only then the semantic checks and the formula parse: a tampered
         # file is refused before any parsing work is spent on it.
-        for key in (*_FIELDS, "sha256"):
-            _check_json_value(data[key], key, where)
+        entry = cls(**{k: data[k] for k in (*_FIELDS, "sha256")})
+        entry._check_plain_json(where)
         if verify_hash:
             actual = content_hash(data)
             stored = data["sha256"]
@@ -189,8 +189,7 @@ class Entry:
                 f"content hash mismatch: file says {str(stored)[:12]}..., content hashes to {actual[:12]}... "
                 "(the entry was modified after it was written; entries are immutable)",
             )
-        entry = cls(**{k: data[k] for k in (*_FIELDS, "sha256")})
-        entry.validate(source=where, check_numerics=check_numerics)
+        entry._check_meaning(where, check_numerics)
         return entry
 
     @classmethod
@@ -208,9 +207,19 @@ class Entry:
     # -- validation ----------------------------------------------------------------------
     def validate(self, *, source: str | None = None, check_numerics: bool = False) -> None:
         """Check every field's type and meaning; optionally the numerical safety check."""
+        where = source or f"entry {self.id!r}"
+        self._check_plain_json(where)
+        self._check_meaning(where, check_numerics)
+
+    def _check_plain_json(self, where: str) -> None:
+        """Every field is plain, bounded JSON (what hashing and the other checks may assume)."""
+        for key in (*_FIELDS, "sha256"):
+            _check_json_value(getattr(self, key), key, where)
+
+    def _check_meaning(self, where: str, check_numerics: bool) -> None:
+        """Types and meaning of every field, then the formula (parsed last: the costly part)."""
         from nsad_lib.formula import Formula
 
-        where = source or f"entry {self.id!r}"
         _require(isinstance(self.id, str), where, "id must be a string")
         try:
             name, version = split_id(self.id)
@@ -233,8 +242,6 @@ class Entry:
             _require(t.get("verdict") in VERDICTS, where, f"domains.transfers[{i}].verdict must be one of {', '.join(VERDICTS)}")
         _require(isinstance(self.provenance, dict), where, "provenance must be an object")
         _require(isinstance(self.metrics, dict), where, "metrics must be an object")
-        for fname in ("domains", "provenance", "metrics"):
-            _check_json_value(getattr(self, fname), fname, where)
         try:
             formula = Formula.parse(self.formula, self.parameters)
         except FormulaError as exc:
