@@ -100,7 +100,14 @@ def row_label(dataset: str, model: str, activation: str) -> str:
 def plan(datasets: Sequence[str] = DEFAULT_DATASETS, activations: Sequence[str] | None = None,
          extra: Sequence[str] = (), heavy: bool = True) -> list[RowSpec]:
     """The rows to run. Default: the paper's table (the Spambase formula only on Spambase);
-    ``activations`` replaces the Light activations; ``extra`` adds to whichever set is used."""
+    ``activations`` replaces the Light activations; ``extra`` adds to whichever set is used.
+
+    An unknown activation id or variant raises here, before any data is loaded.
+    """
+    from nsad_lib.experiments import activation_factory
+
+    for spec in dict.fromkeys([*(activations or ()), *extra]):
+        activation_factory(spec)
     rows: list[RowSpec] = []
     for ds in datasets:
         chosen = list(activations) if activations is not None else [

@@ -107,3 +107,12 @@ def test_tolerance_line_counts_per_dataset():
     assert tolerance_line(near).endswith("Spambase 1/1.")
     sms = summarize([RowSpec("spambase", "Light x", "light", "relu")], [fake(42, 0.9, 0.9)])
     assert tolerance_line(sms).startswith("No row of this table")
+
+
+def test_plan_refuses_unknown_activations_before_any_data_is_loaded():
+    from nsad_lib.errors import NsadError
+
+    with pytest.raises(NsadError, match="no-such-act-v1"):
+        plan(["spambase"], activations=["relu"], extra=["no-such-act-v1"], heavy=False)
+    with pytest.raises(NsadError, match="unknown variant"):
+        plan(["spambase"], activations=["forest-v1:sometimes"], heavy=False)

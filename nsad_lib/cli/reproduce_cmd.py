@@ -63,10 +63,6 @@ def reproduce(
                 heavy=not no_heavy)
     if not rows:
         raise NsadError("nothing to run: no activations and --no-heavy")
-    from nsad_lib.experiments import activation_factory
-
-    for spec in dict.fromkeys(row.activation for row in rows):
-        activation_factory(spec)  # an unknown id or variant fails now, before data loads or --out is made
     loaded = {}
     for name in names:
         ds = data.load(name, data_dir=data_dir, download=download, sample=sample)
