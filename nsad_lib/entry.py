@@ -25,6 +25,14 @@ VERDICTS = ("transfers", "uncertain", "does-not-transfer", "fails")
 _FIELDS = ("schema", "id", "name", "version", "formula", "parameters", "trainable", "summary", "domains", "provenance", "metrics")
 
 
+def json_error_detail(exc: BaseException) -> str:
+    """What went wrong reading JSON, in words: Python refuses number literals of thousands of
+    digits with a ValueError whose text speaks of "integer string conversion"."""
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return "a number has too many digits"
+    return str(exc)
+
+
 def canonical_json(data: Mapping[str, Any]) -> str:
     """Deterministic JSON text used for hashing."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -200,8 +208,8 @@ class Entry:
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise EntryError(f"{source}: not valid JSON: {exc}") from None
         except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
-            detail = "a number has too many digits" if "digits" in str(exc) else str(exc)
-            raise EntryError(f"{source}: not valid entry JSON: {detail} (entries hold 64-bit integers and finite floats)") from None
+            raise EntryError(f"{source}: not valid entry JSON: {json_error_detail(exc)} "
+                             "(entries hold 64-bit integers and finite floats)") from None
         return cls.from_dict(data, source=source, verify_hash=verify_hash)
 
     # -- validation ----------------------------------------------------------------------

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
-from nsad_lib.entry import split_id
+from nsad_lib.entry import json_error_detail, split_id
 from nsad_lib.errors import EntryError, NsadError
 from nsad_lib.paths import user_cache_dir
 
@@ -267,8 +267,7 @@ def parse_hub_index(data: bytes, where: str) -> dict[str, IndexItem]:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise HubError(f"refused {where}: not valid JSON: {exc}") from None
     except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
-        detail = "a number has too many digits" if "digits" in str(exc) else str(exc)
-        raise HubError(f"refused {where}: not a valid nsad-lib index: {detail}") from None
+        raise HubError(f"refused {where}: not a valid nsad-lib index: {json_error_detail(exc)}") from None
     entries = raw.get("entries") if isinstance(raw, dict) else None
     if not isinstance(entries, dict) or raw.get("schema") != 1:
         raise HubError(f"refused {where}: not an nsad-lib index (schema 1 with an 'entries' object)")

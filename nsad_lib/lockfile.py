@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from nsad_lib.atomic import atomic_write_bytes
-from nsad_lib.entry import Entry
+from nsad_lib.entry import Entry, json_error_detail
 from nsad_lib.errors import EntryError, NsadError
 from nsad_lib.hub import (
     COMMIT_RE,
@@ -81,8 +81,7 @@ def read_lock(path: str | os.PathLike[str] = LOCK_FILE) -> dict[str, LockRecord]
             records[entry_id] = record
         return records
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        detail = "a number has too many digits" if isinstance(exc, ValueError) and "integer string conversion" in str(exc) else exc
-        raise HubError(f"{path}: not a valid lock file: {detail}") from None
+        raise HubError(f"{path}: not a valid lock file: {json_error_detail(exc)}") from None
 
 
 def _check_record(entry_id: str, record: LockRecord) -> None:
