@@ -32,6 +32,9 @@ __all__ = ["check", "domain_marks", "load_target", "write_evidence", "evidence_r
 
 #: Rows of the training split profiled (enough for stable shapes, fast on 2 cores).
 SAMPLE_ROWS = 5000
+#: A text data file with more data rows than this is not read whole by a check without a probe:
+#: only the profiled rows are parsed, and the scaler's mean and std come from them.
+FULL_READ_MAX_ROWS = 50_000
 DataLike = Union[str, Path, Dataset, np.ndarray]
 
 _SOURCE_CACHE: dict[tuple[str, str, int, int], Any] = {}
@@ -72,11 +75,14 @@ def load_target(data: DataLike, target: str | int | None = None, positive: Any =
             raise DataError(f"dataset {text!r} has a fixed target ({datasets.info(text).target}); "
                             "--target and --positive apply to files only")
         return datasets.load(text.lower())
-    if not path.exists():
+    from nsad_lib.os_errors import not_regular_file
+
+    problem = not_regular_file(path)
+    if problem == "no such file":
         known = ", ".join(datasets.names())
         raise DataError(f"{text}: no such file, and not a named dataset (known: {known})")
-    if path.is_dir():
-        raise DataError(f"{text}: is a directory; pass a data file")
+    if problem is not None:
+        raise DataError(f"{text}: {problem}")
     try:
         return datasets.load_file(path, target=-1 if target is None else target, positive=positive)
     except NsadError:
@@ -91,18 +97,57 @@ def _features(data: Dataset | np.ndarray) -> tuple[np.ndarray, tuple[str, ...], 
     return data, tuple(str(j) for j in range(data.shape[1])), "array"
 
 
-def _unlabelled_sample(X: np.ndarray, seed: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(training rows, sample rows, scaled sample): features only, training split only."""
+def _sample_rows(n: int, seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, profiled rows): a seeded draw of ``rows`` from the training split of ``n``."""
     from nsad_lib.experiments import train_indices
 
-    train = train_indices(len(X), seed)
+    train = train_indices(n, seed)
     rng = np.random.default_rng(seed)
     sample = rng.choice(train, size=min(rows, len(train)), replace=False) if len(train) > rows else train
-    Xt = X[train].astype(np.float64)
+    return train, sample
+
+
+def _scaled(X_sample: np.ndarray, X_stats: np.ndarray) -> np.ndarray:
+    """``X_sample`` standardised with the mean and std of ``X_stats``."""
+    Xt = X_stats.astype(np.float64)
     mean, std = Xt.mean(axis=0), Xt.std(axis=0)
     std[std == 0] = 1.0
-    scaled = ((X[sample] - mean) / std).astype(np.float32)
-    return train, sample, scaled
+    return ((X_sample - mean) / std).astype(np.float32)
+
+
+def _unlabelled_sample(X: np.ndarray, seed: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(training rows, sample rows, scaled sample): features only, training split only."""
+    train, sample = _sample_rows(len(X), seed, rows)
+    return train, sample, _scaled(X[sample], X[train])
+
+
+def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed: int,
+                  rows: int) -> tuple[Dataset, np.ndarray] | None:
+    """A large text data file's profiled rows only: (their Dataset in file order, sample order).
+
+    ``None`` (load the whole file) unless ``data`` is a text table with more than
+    ``FULL_READ_MAX_ROWS`` data rows. The rows are exactly those a whole-file check profiles
+    (the same seeded draw from the same training split), so the data profile is unchanged.
+    """
+    if not isinstance(data, (str, Path)) or not str(data).strip():
+        return None
+    from nsad_lib import datasets, tabular
+
+    text = str(data)
+    path = Path(text).expanduser()
+    if text.lower() in datasets.names() and not path.exists():
+        return None
+    try:
+        if not path.is_file() or tabular._kind(path) != "text":
+            return None
+    except (DataError, OSError):
+        return None  # load_target says what is wrong
+    n = tabular.count_data_rows(path)
+    if n <= FULL_READ_MAX_ROWS:
+        return None
+    _, sample = _sample_rows(n, seed, rows)
+    ds = tabular.load_file_rows(path, -1 if target is None else target, sample, positive=positive)
+    return ds, np.searchsorted(np.sort(sample), sample)
 
 
 def _source_profile(entry: Entry, formula: Any, seed: int, rows: int):
@@ -149,16 +194,25 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
     """
     start = time.perf_counter()
     entry = _resolve_entry(entry_or_id, registry)
-    loaded = load_target(data, target, positive)
-    X, names, dataset_name = _features(loaded)
-    if X.shape[0] < 10:
-        raise DataError(f"{dataset_name}: only {X.shape[0]} rows; the checker needs at least 10")
+    sampled = None if probe else _sampled_file(data, target, positive, seed, sample_rows)
+    if sampled is not None:  # a large file: only the profiled rows were read
+        part, order = sampled
+        names, dataset_name = part.feature_names, part.name
+        X_sample = part.X[order]
+        scaled = _scaled(X_sample, X_sample)
+        sample = order
+    else:
+        loaded = load_target(data, target, positive)
+        X, names, dataset_name = _features(loaded)
+        if X.shape[0] < 10:
+            raise DataError(f"{dataset_name}: only {X.shape[0]} rows; the checker needs at least 10")
+        train, sample, scaled = _unlabelled_sample(X, seed, sample_rows)
+        X_sample = X[sample]
     from nsad_lib.profile_data import profile_data
     from nsad_lib.profile_formula import pre_activations, profile_formula
 
     formula = entry.formula_object()
-    train, sample, scaled = _unlabelled_sample(X, seed, sample_rows)
-    data_profile = profile_data(X[sample], names)
+    data_profile = profile_data(X_sample, names)
     fp = profile_formula(formula, pre_activations(scaled, seed), name=entry.id, dataset=dataset_name)
     source_fp = _source_profile(entry, formula, seed, sample_rows) if compare_source else None
     source_domain = str(entry.domains.get("source", "unknown"))

@@ -42,3 +42,7 @@ class EntryConflictError(NsadError):
 
 class DataError(NsadError, ValueError):
     """A dataset file is missing, unreadable, tampered or unsuitable (names file, column, row)."""
+
+
+class SmallDataWarning(UserWarning):
+    """Scores (discovery validation, the checker's probe) computed on too few rows to trust."""

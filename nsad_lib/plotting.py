@@ -44,7 +44,9 @@ def plot_formula(
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, format="png")
     except OSError as exc:
-        raise NsadError(f"cannot write plot {out}: {exc.strerror or exc}") from None
+        from nsad_lib.os_errors import describe_os_error
+
+        raise NsadError(f"cannot write plot {out}: {describe_os_error(exc)}") from None
     finally:
         plt.close(fig)
     return out

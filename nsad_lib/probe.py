@@ -46,12 +46,16 @@ def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Ca
     """Train Light(formula) and Light(ReLU) on a sample of ``train_rows``; compare on a held-out part of it.
 
     ``make_act`` returns a fresh activation module per call. The ReLU baseline runs on the very
-    same rows, seed and epochs, so the difference is the activation's alone.
+    same rows, seed and epochs, so the difference is the activation's alone. Fewer than
+    ``tabular.MIN_VALIDATION_ROWS`` (200) validation rows give a ``SmallDataWarning``.
     """
     import torch
 
     from nsad_lib.experiments import fit_light
+    from nsad_lib.tabular import warn_small_validation
 
+    used = min(len(train_rows), max_rows)
+    warn_small_validation(max(1, int(used * val_fraction)), "the probe's validation", stacklevel=2)
     start = time.perf_counter()
     accs, bases = [], []
     n_train = n_val = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Optional
 
 import typer
@@ -34,6 +35,7 @@ def _root(
 
 
 _registered = False
+_DEFAULT_SHOWWARNING = warnings.showwarning
 
 
 def _register_commands() -> None:
@@ -50,9 +52,23 @@ def _register_commands() -> None:
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Console-script entry point: user errors exit 2 with one clear line, no traceback."""
+    _register_commands()
+    with warnings.catch_warnings():  # restores showwarning afterwards (main may run many times)
+        warnings.showwarning = _show_warning
+        _run(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    """The library's warnings (``UserWarning`` and subclasses) as one ``warning:`` line, no source path."""
+    if issubclass(category, UserWarning):
+        typer.secho(f"warning: {message}", err=True, fg="yellow")
+    else:
+        _DEFAULT_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
+def _run(argv: Optional[list[str]]) -> None:
     from nsad_lib.errors import NsadError
 
-    _register_commands()
     try:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code != 0:
@@ -63,8 +79,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except OSError as exc:  # a path the user named cannot be read or written (permissions, a file for a folder, ...)
         if exc.filename is None:
             raise
-        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else exc.filename
-        typer.secho(f"error: {exc.strerror or type(exc).__name__}: {target}", err=True, fg="red")
+        from nsad_lib.os_errors import describe_os_error
+
+        typer.secho(f"error: {describe_os_error(exc)}", err=True, fg="red")
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
