@@ -228,3 +228,66 @@ def test_domain_marks():
     p = _entry("unknown", [{"dataset": "sms", "domain": "discrete", "verdict": "transfers",
                              "evidence": {"kind": "prediction"}}])
     assert domain_marks(p) == {"continuous": "unknown", "discrete": "predicted"}
+
+
+# -- issue 13.8: a large file is not read whole to profile a sample ---------------------------------
+def _large_table(path, rows: int = 60_000) -> None:
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(size=(rows, 6)), rng.poisson(0.3, size=(rows, 5))])
+    y = (X[:, 0] + rng.normal(size=rows) > 0).astype(int)
+    with open(path, "w") as fh:
+        fh.write(",".join([f"f{j}" for j in range(X.shape[1])] + ["label"]) + "\n")
+        np.savetxt(fh, np.column_stack([X, y]), fmt=["%.5f"] * 6 + ["%d"] * 6, delimiter=",")
+
+
+def test_check_reads_only_the_profiled_rows_of_a_large_file(tmp_path, monkeypatch):
+    from nsad_lib import compat, tabular
+
+    path = tmp_path / "big.csv"
+    _large_table(path)
+    assert path.stat().st_size > 3_000_000 and tabular.count_data_rows(path) > compat.FULL_READ_MAX_ROWS
+    parsed: list[int] = []
+    real_parse = tabular._parse_text
+
+    def counting(*args):
+        frame = real_parse(*args)
+        parsed.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(tabular, "_parse_text", counting)
+    sampled = check("relu-v1", path, sample_rows=3000, compare_source=False)
+    assert parsed == [3000] and sampled.rows_profiled == 3000  # not the 60,000 rows of the file
+    monkeypatch.undo()
+    whole = check("relu-v1", load_file_for_test(path), sample_rows=3000, compare_source=False)
+    # the very same training-split rows are profiled, so the data profile is identical
+    assert sampled.data_profile == whole.data_profile
+    assert sampled.verdict == whole.verdict
+    again = check("relu-v1", path, sample_rows=3000, compare_source=False)
+    assert again.to_dict() | {"seconds": 0} == sampled.to_dict() | {"seconds": 0}  # deterministic
+
+
+def load_file_for_test(path):
+    from nsad_lib.tabular import load_file
+
+    return load_file(path, target=-1)
+
+
+def test_check_refuses_header_only_and_regression_files(tmp_path):
+    header = tmp_path / "header.csv"
+    header.write_text("a,b,label\n")
+    with pytest.raises(DataError, match="no data rows, only a header"):
+        check("relu-v1", header)
+    houses = tmp_path / "houses.csv"
+    rng = np.random.default_rng(1)
+    houses.write_text("rooms,value\n" + "".join(f"{rng.normal():.4f},{rng.uniform(1, 5):.3f}\n" for _ in range(300)))
+    with pytest.raises(DataError, match="regression targets are not supported yet"):
+        check("relu-v1", houses)
+
+
+# -- issue 14.10: a probe on few validation rows warns ----------------------------------------------
+def test_probe_on_few_rows_warns():
+    from nsad_lib.errors import SmallDataWarning
+
+    with pytest.warns(SmallDataWarning, match=r"the probe's validation scores come from only 150 rows"):
+        v = check("relu-v1", real("spambase"), probe=True, probe_epochs=1, probe_rows=600, compare_source=False)
+    assert v.probe is not None and v.probe.val_rows == 150

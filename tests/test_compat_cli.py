@@ -105,3 +105,27 @@ def test_multiclass_label_needs_positive_and_check_accepts_it(capsys, tmp_path):
 def test_positive_is_for_files_only(capsys):
     code, _, err = run(["check", "higgs-v1", "--data", "spambase", "--positive", "1"], capsys)
     assert code == 2 and "--positive" in err, err
+
+
+def test_probe_on_few_rows_prints_one_warning_line(capsys, tmp_path):
+    code, _out, err = run(["check", "relu-v1", *data_args("spambase", tmp_path), "--probe", "--probe-epochs", "1",
+                           "--probe-rows", "600"], capsys)
+    assert code == 0
+    lines = [line for line in err.splitlines() if "150 rows" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: the probe's validation scores come from only 150 rows")
+    assert "SmallDataWarning" not in err and ".py:" not in err  # no source path, no class name
+
+
+def test_header_only_and_regression_files_exit_2_with_one_line(capsys, tmp_path):
+    header = tmp_path / "header.csv"
+    header.write_text("a,b,label\n")
+    for command in (["check", "relu-v1"], ["discover", "--name", "x", "--target", "label", "--dry-run"]):
+        code, _, err = run([*command, "--data", str(header)], capsys)  # was an IndexError traceback
+        assert code == 2
+        assert err.strip() == f"error: {header}: no data rows, only a header; at least 50 are needed to train and test"
+    houses = tmp_path / "houses.csv"
+    rng = np.random.default_rng(1)
+    houses.write_text("rooms,value\n" + "".join(f"{rng.normal():.4f},{rng.uniform(1, 5):.3f}\n" for _ in range(300)))
+    for command in (["check", "relu-v1"], ["discover", "--name", "x", "--target", "value", "--dry-run"]):
+        code, _, err = run([*command, "--data", str(houses)], capsys)
+        assert code == 2 and "regression targets are not supported yet" in err and len(err.strip().splitlines()) == 1

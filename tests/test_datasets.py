@@ -371,3 +371,139 @@ def test_load_with_download_fetches_then_loads(server, tmp_path, monkeypatch):
         datasets.load("spambase")
     ds = datasets.load("spambase", download=True)
     assert ds.meta.paths == (str(tmp_path / "env" / "spambase.data"),) and ds.n_rows == 4601
+
+
+# --- issue 13.8: absurd shapes are refused early; sampled reads ----------------------------------
+
+def test_header_only_csv_is_no_data_rows_not_an_index_error(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("a,b,label\n")
+    with pytest.raises(DataError, match=r"header\.csv: no data rows, only a header; at least 50"):
+        load_file(path, target="label")
+    from nsad_lib.tabular import binary_target
+
+    with pytest.raises(DataError, match="no values"):  # the function itself, given an empty column
+        binary_target(pd.Series([], dtype=float), "label", path)
+
+
+def test_one_row_is_too_few_rows_not_one_class(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("a,b,label\n1,2,0\n")
+    with pytest.raises(DataError, match=r"only 1 row; at least 50 are needed") as err:
+        load_file(path, target="label")
+    assert "class" not in str(err.value)
+
+
+@pytest.mark.parametrize("field, count", [("a", 1_000_000), ("column_with_a_long_name_0123456789", 200_000)])
+def test_a_huge_header_is_refused_before_pandas(tmp_path, monkeypatch, field, count):
+    from nsad_lib import tabular
+
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join([field] * count) + "\n" + ",".join(["1"] * 100) + "\n")
+
+    def no_pandas(*args, **kwargs):
+        raise AssertionError("pandas must not see this file")
+
+    monkeypatch.setattr(tabular, "_parse_text", no_pandas)
+    with pytest.raises(DataError) as err:
+        load_file(path, target=-1)
+    text = str(err.value)
+    assert text.endswith("1,000,000 columns in the first line; at most 10,000 are supported" if count == 1_000_000
+                         else "the first line is longer than 4 MiB; a table may have at most 10,000 columns")
+    assert "\n" not in text
+
+
+def test_the_column_cap_also_applies_to_npz(tmp_path):
+    np.savez(tmp_path / "w.npz", X=np.zeros((60, 10_001)), y=np.arange(60) % 2)
+    with pytest.raises(DataError, match="10,002 columns; at most 10,000"):
+        load_file(tmp_path / "w.npz", target="y")
+
+
+def test_devices_and_paths_under_a_file_are_named(tmp_path):
+    with pytest.raises(DataError, match=r"^/dev/zero: not a regular file \(a character device\)$"):
+        load_file("/dev/zero", target=-1)
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    with pytest.raises(DataError, match=f"not a directory: {plain}"):
+        load_file(plain / "d.csv", target=-1)
+
+
+# --- issue 14.5: regression targets ---------------------------------------------------------------
+
+def test_float_target_is_a_regression_target(tmp_path):
+    path = tmp_path / "houses.csv"
+    n = 200
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"rooms": rng.normal(size=n), "value": rng.uniform(0.5, 5, n).round(3)}).to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        load_file(path, target="value")
+    text = str(err.value)
+    assert "regression targets are not supported yet" in text and "classes" not in text
+    assert "'value' has" in text and "not all integers" in text and "\n" not in text
+
+
+def test_many_integer_values_are_a_regression_target_but_few_are_classes(tmp_path):
+    path = tmp_path / "ages.csv"
+    n = 300
+    pd.DataFrame({"x": np.arange(n) * 0.5, "age": 18 + np.arange(n) % 60}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"60 distinct numeric values \(more than 50\): regression targets "
+                                        r"are not supported yet"):
+        load_file(path, target="age")
+    ds = load_file(path, target="age", positive=30)  # an explicit class: 'VALUE against the rest'
+    assert ds.y.sum() == 5
+    pd.DataFrame({"x": np.arange(n) * 0.5, "grade": 1.0 + np.arange(n) % 7}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"has 7 classes \(1\.0, 2\.0"):  # integer codes stay classes
+        load_file(path, target="grade")
+
+
+def test_california_housing_is_refused_as_regression(shared_data):
+    path = shared_data / "california_housing" / "california_housing.csv.gz"
+    if not path.is_file():
+        pytest.skip("california_housing not in ../shared/data")
+    with pytest.raises(DataError, match="MedHouseVal.*regression targets are not supported yet"):
+        load_file(path, target="MedHouseVal")
+
+
+# --- sampled reads -------------------------------------------------------------------------------
+
+def test_load_file_rows_reads_only_the_chosen_rows(tmp_path, monkeypatch):
+    from nsad_lib import tabular
+    from nsad_lib.tabular import count_data_rows, load_file_rows
+
+    df = frame(500)
+    for name, sep in (("d.csv", ","), ("d.tsv.gz", "\t")):
+        path = tmp_path / name
+        df.to_csv(path, sep=sep, index=False)
+        parsed: list[int] = []
+        real_parse = tabular._parse_text
+        monkeypatch.setattr(tabular, "_parse_text", lambda *a: parsed.append(len(r := real_parse(*a))) or r)
+        rows = np.array([499, 3, 250, 0])
+        part = load_file_rows(path, "label", rows)
+        assert parsed == [4]
+        whole = load_file(path, "label")
+        np.testing.assert_array_equal(part.X, whole.X[np.sort(rows)])  # file order
+        np.testing.assert_array_equal(part.y, whole.y[np.sort(rows)])
+        assert count_data_rows(path) == 500
+        monkeypatch.undo()
+    bad = df.astype({"b": object})
+    bad.loc[250, "b"] = "oops"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataError, match=r"column 'b', row 251 \(line 252\)"):  # the file's row, not the sample's
+        load_file_rows(tmp_path / "bad.csv", "label", [3, 250])
+    load_file_rows(tmp_path / "bad.csv", "label", [3, 251])  # unsampled rows are not read
+    with pytest.raises(DataError, match="row 501 requested"):
+        load_file_rows(tmp_path / "d.csv", "label", [500])
+
+
+# --- issue 14.10: small validation sets warn -------------------------------------------------------
+
+def test_warn_small_validation():
+    from nsad_lib.errors import SmallDataWarning
+    from nsad_lib.tabular import MIN_VALIDATION_ROWS, warn_small_validation
+
+    assert MIN_VALIDATION_ROWS == 200
+    with pytest.warns(SmallDataWarning, match=r"validation scores come from only 120 rows \(fewer than 200\)"):
+        assert warn_small_validation(120) is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_small_validation(200) is False
