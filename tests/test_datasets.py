@@ -507,3 +507,23 @@ def test_warn_small_validation():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert warn_small_validation(200) is False
+
+
+# --- issue 14.10: docs/data.md's worked example runs and prints what the page says ---------------
+
+def test_docs_data_example_runs_and_prints_the_documented_output(tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text()
+    section = page.split("## Worked example", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    expected = re.search(r"```text\n(.*?)```", section, re.S).group(1)
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NSAD_DATA_DIR": str(tmp_path / "no-data")}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected
