@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         from nsad_lib.discovery import discover as run
 
         torch.set_num_threads(1)  # deterministic results (summation order) and fair to shared cores
-        console = Console(stderr=True)
+        console = Console(stderr=True, log_path=False)
         with console.status("[bold]discovering...", spinner="dots") as status:
             def progress(msg: str) -> None:
                 status.update(f"[bold]{msg}")
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
                        f"Light ReLU {relu['val_auc']:.4f} / {relu['val_accuracy']:.4f}; "
                        f"{result.wall_time_s:.0f} s")
         if lost:
-            kept = " (kept: --keep-if-worse)" if keep_if_worse else ""
+            kept = " (written anyway: --keep-if-worse)" if result.path else ""
             typer.echo(f"The best formula does not beat Light ReLU on validation (AUC {m['val_auc']:.4f} vs "
                        f"{relu['val_auc']:.4f}){kept}" + ("" if keep_if_worse else
                        "; nothing written. Use relu, try another --strategy/--family or a larger --budget, "
