@@ -75,15 +75,15 @@ def _check_writable(target: Path) -> None:
         if probe_dir.parent == probe_dir:
             break
         probe_dir = probe_dir.parent
-    where = "" if probe_dir == target else f" (cannot create it in {probe_dir})"
     if not probe_dir.is_dir():
-        raise NsadError(f"--registry {target}: {probe_dir} is not a directory{where}")
+        raise NsadError(f"--registry {target}: {probe_dir} is not a directory")
     try:
         fd, name = tempfile.mkstemp(prefix=".nsad-write-probe-", dir=probe_dir)
         os.close(fd)
         os.unlink(name)
     except OSError as exc:
-        raise NsadError(f"--registry {target} is not writable{where}: {exc.strerror or exc}") from None
+        raise NsadError(f"--registry {target} is not writable: cannot create files in {probe_dir} "
+                        f"({exc.strerror or exc}); choose a writable directory") from None
 
 
 def _check_registry_name(name: str, registry: str | Path | None, dry_run: bool = False) -> tuple[object, int, Path | None]:
