@@ -21,8 +21,9 @@ elements) times forward+backward of a few formulas; a plot shows time against si
     python benchmarks/activation.py --allocator reuse   # glibc keeps freed memory: no page faults
     python benchmarks/activation.py --device cuda   # see benchmarks/gpu.sh
 
-Results: benchmarks/results/activation.{json,md} (``--quick``: activation_quick.{json,md}) and
-docs/img/perf_time_vs_size.png (full runs).
+Results: benchmarks/out/activation.{json,md} (``--quick``: activation_quick.{json,md}; full runs
+also perf_time_vs_size.png), untracked. ``--update-results`` refreshes the committed
+benchmarks/results/activation*.{json,md} and docs/img/perf_time_vs_size.png instead.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import nsad_lib  # noqa: E402
 from nsad_lib.registry import list_entries  # noqa: E402
 
 from _naive import NaiveComposed, count_ops  # noqa: E402
+from _paths import UPDATE_HELP, output_stem  # noqa: E402
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -532,6 +534,17 @@ def plot(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def output_paths(args: argparse.Namespace, device_type: str, suffix: str) -> tuple[Path, Path | None]:
+    """Results stem and plot path: untracked benchmarks/out/ unless --update-results (or --out/--plot)."""
+    out = output_stem(f"activation{suffix}", args.out, args.update_results)
+    if args.plot is not None:
+        return out, args.plot
+    if args.quick:
+        return out, None
+    name = f"perf_time_vs_size{'' if device_type == 'cpu' else '_' + device_type}.png"
+    return out, (ROOT / "docs" / "img" / name if args.update_results else out.parent / name)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="CI-sized run: 5 rounds, sweep up to 1M elements, no plot")
@@ -553,8 +566,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-compile", action="store_true", help="skip variant (b)")
     ap.add_argument("--compile-entries", nargs="*", help="time (b) only for these ids (default: all; quick: gelu-v1 and the Higgs figure formula)")
     ap.add_argument("--no-sweep", action="store_true")
-    ap.add_argument("--out", type=Path, help="results path without suffix")
-    ap.add_argument("--plot", type=Path, help="plot path (default docs/img/perf_time_vs_size.png for full CPU runs)")
+    ap.add_argument("--out", type=Path, help="results path without suffix (default benchmarks/out/activation[_quick])")
+    ap.add_argument("--plot", type=Path, help="plot path (full runs: next to the results; with --update-results docs/img/perf_time_vs_size.png)")
+    ap.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -575,8 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.compile_entries is None:  # compiling costs ~3 s per formula on a cold cache
             args.compile_entries = ["gelu-v1", "hajbi2026-higgs-fig-v1"]
     suffix = ("_quick" if args.quick else "") + ("" if device.type == "cpu" else f"_{device.type}")
-    out = args.out or HERE / "results" / f"activation{suffix}"
-    plot_path = args.plot or (ROOT / "docs" / "img" / f"perf_time_vs_size{'' if device.type == 'cpu' else '_' + device.type}.png" if not args.quick else None)
+    out, plot_path = output_paths(args, device.type, suffix)
 
     started = time.perf_counter()
     report: dict[str, Any] = {
@@ -611,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(report)
     out.with_suffix(".md").write_text(text)
     if plot_path is not None and report.get("sweep", {}).get("sizes"):
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
         plot(report, plot_path)
     print(text)
     print(f"wrote {out.with_suffix('.json')}, {out.with_suffix('.md')}" + (f", {plot_path}" if plot_path else "") + f" in {report['seconds']} s")

@@ -21,7 +21,8 @@ functions cost; it is what keeps a formula with four or five of them per element
 By default glibc is set to keep freed memory (``--allocator reuse`` of benchmarks/activation.py),
 so that page faults for memory released by one variant do not land on the next one.
 
-Results: benchmarks/results/compiled_ablation{_Nthread}.{json,md}.
+Results: benchmarks/out/compiled_ablation{_Nthread}.{json,md} (untracked); ``--update-results``
+refreshes the committed benchmarks/results/ copies.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from activation import (  # noqa: E402
 )
 
 import nsad_lib  # noqa: E402
+from _paths import UPDATE_HELP, output_stem  # noqa: E402
 from nsad_lib.formula import canonical  # noqa: E402
 from nsad_lib.functions import sigmoid, softplus  # noqa: E402
 from nsad_lib.registry import list_entries  # noqa: E402
@@ -154,13 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
     ap.add_argument("--entries", nargs="*", help="registry ids (default: all with a transcendental function)")
     ap.add_argument("--allocator", choices=("system", "reuse"), default="reuse", help="as in benchmarks/activation.py (default: reuse)")
-    ap.add_argument("--out", type=Path, help="results path without suffix")
+    ap.add_argument("--out", type=Path, help="results path without suffix (default benchmarks/out/compiled_ablation*)")
+    ap.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.allocator == "reuse":
         reuse_freed_memory()
-    out = args.out or HERE / "results" / ("compiled_ablation" + (f"_{args.threads}thread" if args.threads else ""))
+    out = output_stem("compiled_ablation" + (f"_{args.threads}thread" if args.threads else ""), args.out, args.update_results)
     started = time.perf_counter()
     report: dict[str, Any] = {
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -6,9 +6,10 @@
 # Same measurements as the CPU run (benchmarks/activation.py), on CUDA: timing uses
 # torch.cuda.synchronize() around each call, and peak memory of forward+backward comes from
 # torch.cuda.max_memory_allocated(). Sizes: the 4096x1024 table plus a sweep from 64K to 64M
-# elements (float32; 64M elements = 256 MiB per tensor). Writes
-# benchmarks/results/activation_cuda.{json,md} and docs/img/perf_time_vs_size_cuda.png, and
-# import/get timings to benchmarks/results/import_time.{json,md} are left to the CPU run.
+# elements (float32; 64M elements = 256 MiB per tensor). Writes benchmarks/out/activation_cuda.{json,md}
+# and benchmarks/out/perf_time_vs_size_cuda.png (untracked); `bash benchmarks/gpu.sh --update-results`
+# refreshes the committed benchmarks/results/activation_cuda.* and docs/img/perf_time_vs_size_cuda.png.
+# Import/get timings are left to the CPU run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"

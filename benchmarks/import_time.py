@@ -1,6 +1,6 @@
 """Import and ``get()`` cost, each measured in fresh subprocesses (median of several runs).
 
-    python benchmarks/import_time.py [--runs 7] [--out benchmarks/results/import_time]
+    python benchmarks/import_time.py [--runs 7] [--out STEM] [--update-results]   # default: benchmarks/out/ (untracked)
 
 Reports, all in seconds of wall time inside the child process:
   torch            ``import torch``
@@ -25,6 +25,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _paths import UPDATE_HELP, output_stem  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
@@ -64,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--entry", default="gelu-v1")
     ap.add_argument("--other", default="hajbi2026-higgs-fig-v1")
-    ap.add_argument("--out", type=Path, default=HERE / "results" / "import_time")
+    ap.add_argument("--out", type=Path, help="results path without suffix (default benchmarks/out/import_time)")
+    ap.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = ap.parse_args(argv)
+    args.out = output_stem("import_time", args.out, args.update_results)
     run(CHILD, args.entry, args.other)  # warm the OS file cache and __pycache__
     samples = [run(CHILD, args.entry, args.other) for _ in range(args.runs)]
     alone = [run(ALONE) for _ in range(args.runs)]

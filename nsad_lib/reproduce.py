@@ -218,9 +218,18 @@ class Summary:
     def delta_auc(self) -> float | None:
         return None if self.paper is None else self.auc - self.paper.auc
 
+    @property
+    def single_seed(self) -> bool:
+        """One run: no spread, and no verdict against the paper's 3-seed means (see :meth:`within`)."""
+        return len(self.seeds) < 2
+
     def within(self, accuracy_tol: float = 0.010, auc_tol: float = 0.010) -> bool | None:
-        """Whether this row lands within the tolerances of the paper (None: no paper row)."""
-        if self.paper is None:
+        """Whether this row lands within the tolerances of the paper.
+
+        None when there is no paper row, or only one seed: the paper's numbers are means over
+        3 seeds, and one run's seed-to-seed noise (std 0.003-0.013) is as large as the tolerance.
+        """
+        if self.paper is None or self.single_seed:
             return None
         return abs(self.accuracy - self.paper.accuracy) <= accuracy_tol + 1e-9 and \
             abs(self.auc - self.paper.auc) <= auc_tol + 1e-9

@@ -49,3 +49,34 @@ def test_without_transcendentals_keeps_the_structure():
     act = nsad_lib.SymbolicActivation(canonical(expr), {"a": 0.5, "b": 2.0})
     out = act(torch.tensor([0.0, 1.0, -1.0]))
     assert torch.allclose(out, torch.tensor([0.25, 3.5**2, 1.5**2]))
+
+
+def test_benchmarks_write_untracked_by_default_and_committed_results_only_on_request(tmp_path):
+    import subprocess
+
+    import activation  # noqa: E402  (benchmarks/activation.py)
+    import _paths
+
+    root = Path(__file__).resolve().parent.parent
+
+    def paths(*argv: str):
+        ap_args = activation.argparse.Namespace(out=None, plot=None, quick="--quick" in argv,
+                                                update_results="--update-results" in argv)
+        return activation.output_paths(ap_args, "cpu", "_quick" if "--quick" in argv else "")
+
+    out, plot = paths("--quick")
+    assert out == _paths.LOCAL / "activation_quick" and plot is None
+    out, plot = paths()
+    assert out == _paths.LOCAL / "activation" and plot == _paths.LOCAL / "perf_time_vs_size.png"
+    out, plot = paths("--quick", "--update-results")
+    assert out == root / "benchmarks" / "results" / "activation_quick"
+    out, plot = paths("--update-results")
+    assert plot == root / "docs" / "img" / "perf_time_vs_size.png"
+    # the default destination is ignored by git, so a run leaves the tree clean
+    probe = _paths.LOCAL / "activation_quick.json"
+    in_git = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root, capture_output=True).returncode == 0
+    if in_git:  # a source tarball has no git
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=root)
+        assert ignored.returncode == 0, f"{probe} is not gitignored"
+    assert _paths.output_stem("import_time", None, False) == _paths.LOCAL / "import_time"
+    assert _paths.output_stem("x", tmp_path / "y", True) == tmp_path / "y"

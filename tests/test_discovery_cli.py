@@ -71,7 +71,7 @@ def test_search_refuses_a_backend_it_would_ignore(tmp_path, reg, backend):
 def test_dry_run_needs_no_registry(tmp_path, monkeypatch):
     monkeypatch.delenv("NSAD_REGISTRY_PATH", raising=False)
     r = _cli("discover", "--data", "sample:higgs", "--name", "dry", "--strategy", "collapse", "--budget", "3",
-             "--max-rows", "1000", "--dry-run", cwd=tmp_path)
+             "--max-rows", "1000", "--dry-run", "--keep-if-worse", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "dry-v1" in r.stdout + r.stderr
     assert not any(p.suffix == ".json" for p in tmp_path.rglob("*"))  # nothing written anywhere
@@ -85,9 +85,10 @@ def test_no_registry_without_dry_run_says_how(tmp_path, monkeypatch):
 
 def test_discover_writes_entry_with_exact_command(tmp_path, reg):
     r = _cli("discover", "--data", "sample:higgs", "--name", "cli-test", "--strategy", "collapse", "--budget", "3",
-             "--max-rows", "1000", "--registry", str(reg), cwd=tmp_path)
+             "--max-rows", "1000", "--registry", str(reg), "--keep-if-worse", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     import json
 
     entry = json.loads((reg / "cli-test-v1.json").read_text())
+    assert ".py:" not in r.stderr  # no source-path column on the log lines
     assert entry["provenance"]["command"].startswith("nsad-lib discover --data sample:higgs --name cli-test")

@@ -37,8 +37,8 @@ def test_plan_subsets_and_extras():
         ("Light ReLU", "relu"), ("Light forest-v1:trainable", "forest-v1:trainable")]
 
 
-def fake(seed: int, acc: float, auc: float) -> RunResult:
-    return RunResult("spambase", "light", "relu", seed, acc, auc, 6017, auc / math.log10(6017), 1.0, 15,
+def fake(seed: int, acc: float, auc: float, model: str = "light") -> RunResult:
+    return RunResult("spambase", model, "relu", seed, acc, auc, 6017, auc / math.log10(6017), 1.0, 15,
                      3680, 921)
 
 
@@ -48,8 +48,23 @@ def test_summary_uses_population_std_and_compares_with_the_paper():
     assert s.accuracy == pytest.approx(0.92) and s.accuracy_std == pytest.approx(np.std([0.91, 0.92, 0.93]))
     assert s.paper == PAPER[("spambase", "Light ReLU")]
     assert s.delta_accuracy == pytest.approx(0.001) and s.within() is True
-    (far,) = summarize([row], [fake(42, 0.90, 0.96)])
+    (far,) = summarize([row], [fake(42, 0.90, 0.96), fake(43, 0.90, 0.96)])
     assert far.within() is False
+
+
+def test_one_seed_has_no_spread_and_no_verdict():
+    from nsad_lib.reproduce_report import ONE_SEED, markdown_table, tolerance_line
+
+    rows = [RowSpec("spambase", "Light ReLU", "light", "relu"), RowSpec("spambase", "Heavy ReLU", "heavy", "relu")]
+    one = summarize(rows, [fake(42, 0.90, 0.96, model="light"), fake(42, 0.93, 0.97, model="heavy")])
+    assert [s.within() for s in one] == [None, None]  # not False: one run is no verdict
+    table = markdown_table(one)
+    ours = [line.split(" | ")[4] for line in table.splitlines()[2:]]
+    assert ours == ["0.900", "0.930"]  # no "± 0.000"
+    assert all(line.endswith("– |") for line in table.splitlines()[2:])
+    assert tolerance_line(one) == ONE_SEED and "0/" not in tolerance_line(one)
+    three = summarize(rows[:1], [fake(s, 0.90, 0.96) for s in (42, 43, 44)])
+    assert "± 0.000" in markdown_table(three) and tolerance_line(three).endswith("Spambase 0/1.")
 
 
 def test_parallel_workers_give_the_same_numbers():
@@ -80,7 +95,8 @@ def test_cli_writes_json_markdown_and_figure(tmp_path, capsys):
     assert payload["command"].startswith("nsad-lib reproduce --datasets spambase")
     md = (out / "results.md").read_text()
     assert "| Spambase | Hybrid Specialist (3x + sin(x)) | 6,017 | 0.920 ± 0.003 |" in md
-    assert "Rows within 1.0 accuracy point" in md
+    assert "| 0.920 ± 0.003 | 0." in md  # the paper's spread; ours (one seed) has none
+    assert "± 0.000" not in md and "One seed: no spread and no within-tolerance verdict" in md
     png = (out / "results.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "Heavy ReLU" in capsys.readouterr().out
@@ -103,7 +119,7 @@ def test_tolerance_line_counts_per_dataset():
     from nsad_lib.reproduce_report import tolerance_line
 
     row = RowSpec("spambase", "Light ReLU", "light", "relu")
-    near = summarize([row], [fake(42, 0.919, 0.961)])
+    near = summarize([row], [fake(42, 0.919, 0.961), fake(43, 0.919, 0.961)])
     assert tolerance_line(near).endswith("Spambase 1/1.")
     sms = summarize([RowSpec("spambase", "Light x", "light", "relu")], [fake(42, 0.9, 0.9)])
     assert tolerance_line(sms).startswith("No row of this table")

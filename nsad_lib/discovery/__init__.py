@@ -5,22 +5,27 @@
 
 Every strategy reads only the training split of ``seed`` (see :mod:`.source`); candidates are
 validated by short training, frozen and with trainable constants (:mod:`.validate`), and the
-best (ties to the simpler) becomes ``NAME-v(N+1)``. Nothing is written unless a formula was
-found and the entry passed every check.
+best (ties to the simpler) becomes ``NAME-v(N+1)``. The amount of work is fixed by the
+arguments (:mod:`.budget`), so the same arguments and data give the same result on any machine.
+Nothing is written unless a formula was found, it beats Light ReLU on validation (or
+``keep_if_worse``), and the entry passed every check. Every argument error (including an
+unwritable registry) is raised before any data is loaded.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from nsad_lib.discovery.budget import Clock, training_cost
+from nsad_lib.discovery.budget import RULE, Clock, DeadlineError, budget_for_evaluations, training_cost
 from nsad_lib.discovery.strategies import STRATEGIES, StrategyResult
 from nsad_lib.errors import NsadError
 
-__all__ = ["discover", "DiscoveryResult", "STRATEGIES", "DEFAULT_BUDGET"]
+__all__ = ["discover", "DiscoveryResult", "STRATEGIES", "DEFAULT_BUDGET", "DeadlineError"]
 
 #: Default ``--budget`` per strategy, seconds (HIGGS on 2 cores: search < 10 min, collapse < 60 s).
 DEFAULT_BUDGET = {"search": 300.0, "distill": 120.0, "collapse": 40.0}
@@ -28,6 +33,8 @@ DEFAULT_BUDGET = {"search": 300.0, "distill": 120.0, "collapse": 40.0}
 VALIDATION_SEEDS = 2
 VALIDATION_EPOCHS = 15
 MAX_VALIDATED = 6
+#: Share of the (nominal) budget each strategy gives to validation.
+VALIDATION_SHARE = {"search": 0.45, "collapse": 0.7, "distill": 0.75}
 
 
 @dataclass
@@ -39,12 +46,51 @@ class DiscoveryResult:
     validated: list = field(default_factory=list)
     baseline_relu: dict[str, float] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    #: True when the winner's mean validation AUC is above Light ReLU's (rounded to 5 digits).
+    beats_baseline: bool = True
+    #: Seconds per phase: load, strategy, validation, total.
+    timings: dict[str, float] = field(default_factory=dict)
+    #: The fixed amount of work and how it was derived (also in provenance ``method.settings.work``).
+    work: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``nsad-lib discover --json`` prints: the entry, the validation table, the timings."""
+        e = self.entry
+        table = [v.record() for v in self.validated]
+        table.append({"formula": "relu (Light ReLU, the baseline)", "val_auc": round(self.baseline_relu["val_auc"], 5),
+                      "val_accuracy": round(self.baseline_relu["val_accuracy"], 5)})
+        return {"entry": e.to_dict(), "written": None if self.path is None else str(self.path),  # type: ignore[attr-defined]
+                "beats_baseline": self.beats_baseline, "validation": table, "work": self.work,
+                "timings": {k: round(v, 2) for k, v in self.timings.items()}}
+
+
+def _check_writable(target: Path) -> None:
+    """Raise unless files can be created in ``target`` (or, if absent, it can be created).
+
+    Probes by creating and deleting a temporary file in the directory itself or, when it does
+    not exist yet, in its nearest existing ancestor: permission bits are not enough (root, /proc).
+    """
+    probe_dir = target
+    while not probe_dir.exists():
+        if probe_dir.parent == probe_dir:
+            break
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise NsadError(f"--registry {target}: {probe_dir} is not a directory")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".nsad-write-probe-", dir=probe_dir)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise NsadError(f"--registry {target} is not writable: cannot create files in {probe_dir} "
+                        f"({exc.strerror or exc}); choose a writable directory") from None
 
 
 def _check_registry_name(name: str, registry: str | Path | None, dry_run: bool = False) -> tuple[object, int, Path | None]:
     """The registry to write to, the new entry's version, and its directory.
 
-    A dry run writes nothing, so it needs no registry: without one, the version is 1.
+    A dry run writes nothing, so it needs no registry: without one, the version is 1. Otherwise
+    the directory must be writable now (checked before any data is loaded, not after the search).
     """
     from nsad_lib.entry import check_name
     from nsad_lib.registry import Registry, bundled_path
@@ -62,8 +108,12 @@ def _check_registry_name(name: str, registry: str | Path | None, dry_run: bool =
         target = paths[0]
     if target.exists() and not target.is_dir():
         raise NsadError(f"--registry {target} exists and is not a directory")
-    reg = Registry(target)
     writing_bundled = target.resolve() == bundled_path().resolve()
+    if not dry_run:
+        if writing_bundled and os.environ.get("NSAD_ALLOW_BUNDLED_WRITE") != "1":
+            raise NsadError(f"--registry {target} is the bundled registry, which is read-only; write to a user registry")
+        _check_writable(target)
+    reg = Registry(target)
     bundled_names = {e.name for e in Registry(None, include_env=False).entries()}
     if name in bundled_names and not writing_bundled:
         raise NsadError(
@@ -71,6 +121,13 @@ def _check_registry_name(name: str, registry: str | Path | None, dry_run: bool =
             f"get({name!r}) returns. Choose another --name"
         )
     return reg, reg.next_version(name), target
+
+
+def _positive_number(value: float | None, flag: str) -> None:
+    import math
+
+    if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise NsadError(f"{flag} must be a positive number of seconds, got {value!r}")
 
 
 def discover(
@@ -82,6 +139,7 @@ def discover(
     strategy: str = "search",
     backend: str = "operon",
     budget_s: float | None = None,
+    evaluations: int | None = None,
     seed: int = 42,
     registry: str | Path | None = None,
     from_pysr_csv: str | Path | None = None,
@@ -89,22 +147,37 @@ def discover(
     family: str = "any",
     command: str | None = None,
     dry_run: bool = False,
+    keep_if_worse: bool = False,
+    time_limit_s: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DiscoveryResult:
     """Run one discovery and add the best formula to ``registry`` as ``name-v(N+1)``.
 
-    Raises :class:`~nsad_lib.errors.NsadError` for bad input before any work is done.
+    The work is fixed by ``evaluations`` (search) or ``budget_s`` (converted once by the fixed
+    cost model of :mod:`.budget`), never by the clock. When the best formula does not beat
+    Light ReLU on validation, nothing is written (``result.beats_baseline`` is False, ``path``
+    None) unless ``keep_if_worse``. ``time_limit_s`` stops the run with
+    :class:`~nsad_lib.discovery.budget.DeadlineError` once passed.
+
+    Raises :class:`~nsad_lib.errors.NsadError` for bad input before any data is loaded.
     """
     from nsad_lib.discovery import provenance, validate
     from nsad_lib.discovery.backends import get_backend
-    from nsad_lib.discovery.source import load_dataset, prepare
+    from nsad_lib.discovery.source import check_data_arg, load_dataset, prepare
 
     say = progress or (lambda _msg: None)
+    # --- every argument check, before any data is loaded ---
     if strategy not in STRATEGIES:
         raise NsadError(f"unknown strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
-    budget = float(DEFAULT_BUDGET[strategy] if budget_s is None else budget_s)
-    if not budget > 0:
-        raise NsadError(f"--budget must be a positive number of seconds, got {budget_s!r}")
+    _positive_number(budget_s, "--budget")
+    _positive_number(time_limit_s, "--time-limit")
+    if evaluations is not None:
+        if strategy != "search" or from_pysr_csv is not None:
+            raise NsadError("--evaluations applies to --strategy search (collapse and distill are sized by --budget)")
+        if isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 1:
+            raise NsadError(f"--evaluations must be a positive whole number, got {evaluations!r}")
+        if budget_s is not None:
+            raise NsadError("pass --budget or --evaluations, not both (--budget is converted into evaluations)")
     if family != "any" and strategy != "search":
         raise NsadError("--family applies to --strategy search only")
     from nsad_lib.discovery.strategies.search import FAMILIES
@@ -116,44 +189,75 @@ def discover(
     if strategy == "search" and backend != "operon" and from_pysr_csv is None:
         raise NsadError(f"--backend {backend}: the search strategy runs nsad-lib's own evolution loop and uses no "
                         "backend; backends apply to --strategy distill or collapse")
-    reg, version, reg_dir = _check_registry_name(name, registry, dry_run)
-    # search needs no backend library; pysr without Julia fails here, at once
-    engine = get_backend(backend) if from_pysr_csv is None and strategy != "search" else None
-    dataset = load_dataset(data, target, positive)
-    started = time.monotonic()
-    clock = Clock(budget)
-    source = prepare(dataset, seed, max_rows=max_rows)
-    say(f"{dataset.name}: {dataset.n_rows:,} rows; training split {len(source.train_rows):,} "
-        f"(fit {len(source.y_fit):,} / val {len(source.y_val):,}), seed {seed}")
-
+    check_data_arg(data, target, positive)
+    exprs = None
     if from_pysr_csv is not None:
-        from nsad_lib.discovery.candidates import from_expressions
         from nsad_lib.discovery.pysr_csv import read_hall_of_fame
 
         exprs = read_hall_of_fame(from_pysr_csv)
+    reg, version, reg_dir = _check_registry_name(name, registry, dry_run)
+    # search needs no backend library; pysr without Julia fails here, at once
+    engine = get_backend(backend) if from_pysr_csv is None and strategy != "search" else None
+
+    # --- the data, and the fixed amount of work it implies ---
+    started = time.monotonic()
+    clock = Clock(time_limit_s)
+    dataset = load_dataset(data, target, positive)
+    source = prepare(dataset, seed, max_rows=max_rows)
+    loaded = time.monotonic()
+    say(f"{dataset.name}: {dataset.n_rows:,} rows; training split {len(source.train_rows):,} "
+        f"(fit {len(source.y_fit):,} / val {len(source.y_val):,}), seed {seed}")
+    validate.warn_if_small(source)
+    seeds = tuple(seed + i for i in range(VALIDATION_SEEDS))
+    search_evaluations = None
+    if strategy == "search" and from_pysr_csv is None:
+        from nsad_lib.discovery.strategies import search
+
+        per_eval = search.cost_per_evaluation(len(source.y_fit))
+        if evaluations is not None:
+            budget = budget_for_evaluations(evaluations, per_eval, search.SEARCH_SHARE)
+            search_evaluations = evaluations
+        else:
+            budget = float(DEFAULT_BUDGET[strategy] if budget_s is None else budget_s)
+            search_evaluations = search.evaluations_for_budget(budget, len(source.y_fit))
+    else:
+        budget = float(DEFAULT_BUDGET[strategy] if budget_s is None else budget_s)
+    per_training = training_cost(len(source.y_fit), VALIDATION_EPOCHS)
+    share = VALIDATION_SHARE[strategy] * budget - per_training * len(seeds)  # minus the ReLU reference
+    n_keep = max(1, min(MAX_VALIDATED, int(share / (per_training * len(seeds) * 2))))
+    nominal = per_training * len(seeds) * (2 * n_keep + 1)  # candidates frozen + trainable, and ReLU
+    if search_evaluations is not None:
+        nominal += search_evaluations * per_eval
+    work = {"budget_s": round(budget, 3), "from": "--evaluations" if evaluations is not None else "--budget",
+            "search_evaluations": search_evaluations, "validated_candidates": n_keep,
+            "nominal_seconds": round(nominal, 1), "rule": RULE}
+    if time_limit_s is not None:
+        work["time_limit_s"] = time_limit_s
+
+    if exprs is not None:
+        from nsad_lib.discovery.candidates import from_expressions
+
         cands, rejected = from_expressions(exprs, "pysr", "pysr-csv")
-        result = StrategyResult(cands, {"from_pysr_csv": Path(from_pysr_csv).name, "equations": len(exprs)}, {}, rejected)
+        result = StrategyResult(cands, {"from_pysr_csv": Path(from_pysr_csv).name, "equations": len(exprs)}, {}, rejected)  # type: ignore[arg-type]
         strategy_name, backend_name, backend_version = "pysr-csv", "pysr", "hall_of_fame CSV"
     else:
         from importlib import import_module
 
         module = import_module(f"nsad_lib.discovery.strategies.{strategy}")
-        options = {"family": family} if strategy == "search" else {}
+        options: dict[str, Any] = {"family": family, "evaluations": search_evaluations, "clock": clock} \
+            if strategy == "search" else {}
         result = module.run(source, engine, seed=seed, budget_s=budget, progress=say, **options)
+        clock.check(f"the {strategy} strategy")
         if engine is None:  # search
             strategy_name, backend_name, backend_version = strategy, "nsad-lib-gp", "nsad-lib"
         else:
             strategy_name, backend_name, backend_version = strategy, engine.name, engine.version()
+    searched = time.monotonic()
     if not result.candidates:
         raise NsadError(f"{strategy_name} found no usable formula (all {len(result.rejected)} expressions were rejected); "
                         "try a larger --budget or another --strategy")
 
-    # Validation: as many candidates as the budget's validation share pays for (deterministic).
-    seeds = tuple(seed + i for i in range(VALIDATION_SEEDS))
-    per_training = training_cost(len(source.y_fit), VALIDATION_EPOCHS)
-    share = 0.45 * budget if strategy == "search" else (0.7 if strategy == "collapse" else 0.75) * budget
-    share -= per_training * len(seeds)  # the ReLU reference
-    n_keep = max(1, min(MAX_VALIDATED, int(share / (per_training * len(seeds) * 2))))
+    # Validation: the fixed number of candidates the budget's validation share pays for.
     shortlist = result.candidates[:n_keep]
     say(f"validating {len(shortlist)} candidate(s), frozen and trainable, {VALIDATION_EPOCHS} epochs x {len(seeds)} seeds")
 
@@ -161,20 +265,24 @@ def discover(
         say(f"  {v.candidate.formula.canonical}  [{'trainable' if v.trainable else 'frozen'}]  "
             f"val AUC {v.auc:.4f}  acc {v.accuracy:.4f}")
 
-    validated = validate.validate(shortlist, source, seeds=seeds, epochs=VALIDATION_EPOCHS,
-                                  deadline=clock.hard_deadline, on_result=report)
+    validated = validate.validate(shortlist, source, seeds=seeds, epochs=VALIDATION_EPOCHS, clock=clock, on_result=report)
     import torch.nn as nn
 
+    clock.check("validation")
     relu_auc, relu_acc, relu_params, _ = validate.score(nn.ReLU, source, seeds=seeds, epochs=VALIDATION_EPOCHS)
+    clock.check("validation")
     chosen = validate.best(validated)
-    wall = time.monotonic() - started
+    done = time.monotonic()
+    wall = done - started
+    timings = {"load_s": loaded - started, "strategy_s": searched - loaded, "validation_s": done - searched, "total_s": wall}
     formula = chosen.candidate.formula
+    beats = round(chosen.auc, 5) > round(relu_auc, 5)
     say(f"best: {formula.canonical} {dict(formula.parameters)} ({'trainable' if chosen.trainable else 'frozen'}); "
-        f"val AUC {chosen.auc:.4f} vs ReLU {relu_auc:.4f}")
+        f"val AUC {chosen.auc:.4f} vs ReLU {relu_auc:.4f}" + ("" if beats else " (does not beat ReLU)"))
 
     from nsad_lib.entry import Entry
 
-    settings = {**result.settings, "budget_s": budget, "validation": {
+    settings = {**result.settings, "budget_s": budget, "work": work, "validation": {
         "seeds": list(seeds), "epochs": VALIDATION_EPOCHS, "candidates": len(shortlist),
         "selection": f"highest mean val AUC; within {validate.TIE} the simpler formula, then frozen"}}
     prov = {
@@ -184,7 +292,6 @@ def discover(
                    "settings": settings, "seed": seed},
         "command": command or "",
         "wall_time_s": round(wall, 1),
-        "deadline_hit": clock.deadline_hit,
         "environment": provenance.environment(),
         "candidates": [v.record() for v in validated],
         "strategy_facts": result.facts,
@@ -194,13 +301,16 @@ def discover(
     metrics = {
         "validation": {"val_auc": round(chosen.auc, 5), "val_accuracy": round(chosen.accuracy, 5), "params": chosen.params,
                        "baseline_relu": {"val_auc": round(relu_auc, 5), "val_accuracy": round(relu_acc, 5), "params": relu_params},
-                       "seeds": list(seeds), "network": "light"},
+                       "beats_baseline": beats, "seeds": list(seeds), "network": "light"},
         "complexity": formula.complexity,
     }
     summary = (f"Discovered on {dataset.name} ({strategy_name}, {backend_name}, seed {seed}); "
-               f"val AUC {chosen.auc:.3f} vs Light ReLU {relu_auc:.3f} on the training split")
+               f"val AUC {chosen.auc:.3f} vs Light ReLU {relu_auc:.3f} on the training split"
+               + ("" if beats else " (it does not beat ReLU there)"))
     entry = Entry.create(name, version, formula.canonical, parameters=formula.parameters, trainable=chosen.trainable,
                          summary=summary, domains={"source": provenance.source_domain(dataset, source.train_rows), "transfers": []},
                          provenance=prov, metrics=metrics)
-    path = None if dry_run or reg is None else reg.add(entry, reg_dir)  # type: ignore[attr-defined]
-    return DiscoveryResult(entry, path, validated, {"val_auc": relu_auc, "val_accuracy": relu_acc}, wall)
+    write = not dry_run and reg is not None and (beats or keep_if_worse)
+    path = reg.add(entry, reg_dir) if write else None  # type: ignore[attr-defined]
+    return DiscoveryResult(entry, path, validated, {"val_auc": relu_auc, "val_accuracy": relu_acc}, wall,
+                           beats_baseline=beats, timings=timings, work=work)

@@ -46,6 +46,22 @@ class SourceData:
         }
 
 
+def check_data_arg(data: str, target: str | None = None, positive: str | None = None) -> None:
+    """The cheap checks of ``--data``/``--target``/``--positive``, made before anything is loaded."""
+    from nsad_lib import datasets
+
+    named = data in datasets.names() or (data.startswith("sample:") and data[7:] in datasets.names())
+    if named:
+        if target is not None or positive is not None:
+            raise DataError(f"--data {data}: a named dataset has a fixed target; --target and --positive apply to a data file")
+        return
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise DataError(f"--data {data!r} is neither a known dataset ({', '.join(datasets.names())}) nor an existing file")
+    if target is None:
+        raise DataError(f"{path}: pass --target COLUMN (a column name, or an index such as -1 for files without a header)")
+
+
 def load_dataset(data: str, target: str | None = None, positive: str | None = None) -> Dataset:
     """A named dataset (``higgs``, ``forest``, ...) or a file path with its ``target`` column."""
     from nsad_lib import datasets

@@ -9,7 +9,7 @@ fit rows; ties (within ``TIE``) go to the simpler formula, then to the frozen va
 
 from __future__ import annotations
 
-import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -20,6 +20,21 @@ from nsad_lib.discovery.source import SourceData
 
 #: Two validation AUCs closer than this are a tie (the seed-to-seed noise is larger).
 TIE = 0.002
+#: Fewer validation rows than this and a validation AUC is mostly noise: warn.
+MIN_VALIDATION_ROWS = 200
+
+
+def warn_if_small(data: SourceData) -> bool:
+    """Warn (``SmallDataWarning`` where :mod:`nsad_lib.errors` has it) when validation has few rows."""
+    n = len(data.y_val)
+    if n >= MIN_VALIDATION_ROWS:
+        return False
+    from nsad_lib import errors
+
+    category = getattr(errors, "SmallDataWarning", UserWarning)
+    warnings.warn(f"discovery validates on {n} rows (fewer than {MIN_VALIDATION_ROWS}): a validation AUC on so few "
+                  "rows is mostly noise, and so is the choice between candidates and against ReLU", category, stacklevel=3)
+    return True
 
 
 @dataclass(frozen=True)
@@ -81,14 +96,18 @@ def score(make: Callable[[], object], data: SourceData, *, seeds: Sequence[int],
 
 
 def validate(candidates: Sequence[Candidate], data: SourceData, *, seeds: Sequence[int], epochs: int = 15,
-             deadline: float | None = None, on_result: Callable[[Validated], None] | None = None) -> list[Validated]:
-    """Validate each candidate frozen and (if it has constants) trainable, until ``deadline``."""
+             clock: object | None = None, on_result: Callable[[Validated], None] | None = None) -> list[Validated]:
+    """Validate every candidate frozen and (if it has constants) trainable.
+
+    ``clock`` (a :class:`~nsad_lib.discovery.budget.Clock`) may stop the run with an error; it
+    never shortens the list (that would change the result).
+    """
     out: list[Validated] = []
     for cand in candidates:
         variants = (False, True) if cand.formula.parameters else (False,)
         for trainable in variants:
-            if deadline is not None and time.monotonic() > deadline and out:
-                return out
+            if clock is not None:
+                clock.check("validation")  # type: ignore[attr-defined]
             auc, acc, params, aucs = score(factory(cand, trainable), data, seeds=seeds, epochs=epochs)
             v = Validated(cand, trainable, auc, acc, params, aucs)
             out.append(v)

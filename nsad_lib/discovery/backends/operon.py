@@ -2,7 +2,8 @@
 
 Determinism: one thread and a fixed ``random_state``; the run length is set by generations and
 an evaluation cap derived from the budget, not by wall time, so the same seed gives the same
-front on any machine (``max_time`` is only a safety net at twice the budget).
+front on any machine. No ``max_time``: a wall-clock cut would make the front depend on the
+machine's load (discover's ``--time-limit`` is checked after the backend returns instead).
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ class OperonBackend:
             max_depth=8,
             optimizer_iterations=5,
             n_threads=1,
-            max_time=max(2, int(2 * budget_s)),
             random_state=int(seed),
         )
         model.fit(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64))

@@ -13,8 +13,9 @@ trainable constant, for formulas meant to transfer) and ``gated`` (``x`` times a
 ``u``, with trainable gains and leaks). A family fixes the operators, the starting population
 and which evolved formulas may become candidates; the default ``any`` is unchanged.
 
-The number of evaluations comes from ``--budget`` through the fixed cost model of
-:mod:`nsad_lib.discovery.budget`, so the same seed and data give the same formula.
+The number of evaluations is ``--evaluations``, or comes from ``--budget`` through the fixed
+cost model of :mod:`nsad_lib.discovery.budget` (:func:`evaluations_for_budget`); no clock stops
+the search early, so the same seed and data give the same formula.
 """
 
 from __future__ import annotations
@@ -202,8 +203,18 @@ def _in_family(f: Formula, family: str) -> bool:
     return bool(f.parameters) and ("sin(" in text or "cos(" in text)
 
 
+def cost_per_evaluation(fit_rows: int) -> float:
+    """Nominal seconds of one search evaluation on ``fit_rows`` fit rows (the fixed cost model)."""
+    return training_cost(min(SEARCH_ROWS, fit_rows), SEARCH_EPOCHS)
+
+
+def evaluations_for_budget(budget_s: float, fit_rows: int) -> int:
+    """The search's evaluation count bought by ``budget_s`` (its :data:`SEARCH_SHARE`), at least :data:`POPULATION`."""
+    return max(POPULATION, int(SEARCH_SHARE * budget_s / cost_per_evaluation(fit_rows)))
+
+
 def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progress: Progress,
-        family: str = "any") -> StrategyResult:
+        family: str = "any", evaluations: int | None = None, clock: Clock | None = None) -> StrategyResult:
     from nsad_lib.discovery.validate import score
     from nsad_lib.activation import SymbolicActivation
 
@@ -212,9 +223,8 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
     unary = FAMILIES[family]
     rng = np.random.default_rng(seed)
     rows = min(SEARCH_ROWS, len(data.y_fit))
-    per_eval = training_cost(rows, SEARCH_EPOCHS)
-    allowance = max(POPULATION, int(SEARCH_SHARE * budget_s / per_eval))
-    clock = Clock(SEARCH_SHARE * budget_s)
+    allowance = evaluations if evaluations is not None else evaluations_for_budget(budget_s, len(data.y_fit))
+    clock = clock or Clock()
     progress(f"search: up to {allowance} evaluations ({SEARCH_EPOCHS} epochs on {rows:,} rows each)")
 
     scores: dict[str, float] = {}
@@ -230,8 +240,9 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
         key = _key(f, family)
         if key in scores:
             return key
-        if len(scores) >= allowance or clock.past_deadline() or not is_safe(f):
+        if len(scores) >= allowance or not is_safe(f):
             return None
+        clock.check("the search")
         make = lambda f=f: SymbolicActivation(f, trainable=True)  # noqa: E731
         auc, _acc, _params, _ = score(make, data, seeds=(seed,), epochs=SEARCH_EPOCHS, max_fit_rows=rows)
         scores[key] = auc - 1e-4 * f.complexity
@@ -252,7 +263,7 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
             population.append(k)
     generation = 0
     stale = 0
-    while len(scores) < allowance and not clock.past_deadline() and population and stale < 50:
+    while len(scores) < allowance and population and stale < 50:
         generation += 1
         population.sort(key=lambda k: (-scores[k], formulas[k].complexity, k))
         population = population[:POPULATION]
@@ -276,7 +287,7 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
                 "family": family, "unary": list(unary), "binary": list(BINARY), "evaluations_allowed": allowance,
                 "fitness": "val AUC of a Light net (constants trainable) - 1e-4 * complexity",
                 **({"constants": "initial values distinguish formulas"} if family in VALUED_FAMILIES else {})}
-    facts = {"evaluated": len(scores), "generations": generation, "deadline_hit": clock.deadline_hit,
+    facts = {"evaluated": len(scores), "generations": generation,
              "top": [{"formula": formulas[k].canonical,
                       **({"parameters": dict(formulas[k].parameters)} if family in VALUED_FAMILIES else {}),
                       "score": round(scores[k], 5)} for k in ranked[:10]]}
