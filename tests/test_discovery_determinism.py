@@ -194,5 +194,7 @@ def test_small_validation_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert validate.warn_if_small(SimpleNamespace(y_val=np.zeros(480))) is False
-    with pytest.warns(Warning, match="validates on 120 rows"):
+    from nsad_lib.errors import SmallDataWarning
+
+    with pytest.warns(SmallDataWarning, match="discovery validation scores come from only 120 rows"):
         discover(DATA, name="small", strategy="search", evaluations=2, max_rows=600, dry_run=True)

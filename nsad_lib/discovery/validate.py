@@ -9,7 +9,6 @@ fit rows; ties (within ``TIE``) go to the simpler formula, then to the frozen va
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -20,21 +19,11 @@ from nsad_lib.discovery.source import SourceData
 
 #: Two validation AUCs closer than this are a tie (the seed-to-seed noise is larger).
 TIE = 0.002
-#: Fewer validation rows than this and a validation AUC is mostly noise: warn.
-MIN_VALIDATION_ROWS = 200
-
-
 def warn_if_small(data: SourceData) -> bool:
-    """Warn (``SmallDataWarning`` where :mod:`nsad_lib.errors` has it) when validation has few rows."""
-    n = len(data.y_val)
-    if n >= MIN_VALIDATION_ROWS:
-        return False
-    from nsad_lib import errors
+    """Warn (``SmallDataWarning``) when discovery's validation scores come from few rows."""
+    from nsad_lib.tabular import warn_small_validation
 
-    category = getattr(errors, "SmallDataWarning", UserWarning)
-    warnings.warn(f"discovery validates on {n} rows (fewer than {MIN_VALIDATION_ROWS}): a validation AUC on so few "
-                  "rows is mostly noise, and so is the choice between candidates and against ReLU", category, stacklevel=3)
-    return True
+    return warn_small_validation(len(data.y_val), "discovery validation", stacklevel=3)
 
 
 @dataclass(frozen=True)
