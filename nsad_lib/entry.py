@@ -72,6 +72,10 @@ def _require(cond: bool, where: str, message: str) -> None:
         raise EntryError(f"{where}: {message}")
 
 
+MAX_ENTRY_BYTES = 1 << 20
+"""Largest entry file read, in bytes, from a registry directory, the Hub or a pulled copy (1 MiB)."""
+MAX_INDEX_BYTES = 1 << 20
+"""Largest ``index.json`` / ``nsad-index.json`` read, in bytes (about 10,000 ids)."""
 MAX_DEPTH = 32
 """Deepest nesting of objects/lists an entry may hold (real entries use fewer than 6 levels)."""
 MAX_INT_BITS = 64
@@ -262,6 +266,31 @@ class Entry:
             except EntryError as exc:
                 raise EntryError(f"{where}: {exc}") from None
 
+    def check_numerics(self, *, source: str | None = None) -> None:
+        """The numerical safety check (:func:`nsad_lib.finite.check_finite`) of a loaded entry.
+
+        Entries read from a user registry, a pulled Hub copy or the Hub are re-checked on load
+        (a file can be rewritten and rehashed by hand). The outcome is cached per content hash
+        for the life of the process, keyed by what it depends on (formula text and parameter
+        values), so listing a registry checks each distinct formula once.
+        """
+        where = source or f"entry {self.id!r}"
+        key = (self.formula, tuple(sorted(self.parameters.items())))
+        if key not in _NUMERICS_CACHE:
+            from nsad_lib.finite import check_finite
+
+            try:
+                check_finite(self.formula_object(), self.parameters)
+                outcome: str | None = None
+            except (EntryError, FormulaError) as exc:
+                outcome = str(exc)
+            if len(_NUMERICS_CACHE) > 4096:
+                _NUMERICS_CACHE.clear()
+            _NUMERICS_CACHE[key] = outcome
+        message = _NUMERICS_CACHE[key]
+        if message is not None:
+            raise EntryError(f"{where}: {message}")
+
     # -- views -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict, ``sha256`` included."""
@@ -299,3 +328,5 @@ def _parse_cached(text: str, params: tuple[tuple[str, float], ...]):
 
 
 _FORMULA_CACHE: dict[tuple[str, tuple[tuple[str, float], ...]], Any] = {}
+# Outcome of the numerical check per (formula, parameters): None = passed, else the message.
+_NUMERICS_CACHE: dict[tuple[str, tuple[tuple[str, float], ...]], str | None] = {}

@@ -238,7 +238,7 @@ def write_entry_file(directory: Path, data: dict, *, file_id: str | None = None,
     sys.set_int_max_str_digits(0)  # so a hostile 5001-digit integer can be written at all
     try:
         data = {**data, "sha256": content_hash(data)}
-        text = json.dumps(data, sort_keys=True, indent=2)
+        text = json.dumps(data, sort_keys=True)  # no indent: 800 levels of it would exceed the size limit
     finally:
         sys.set_int_max_str_digits(limit)
     path = directory / f"{file_id or data['id']}.json"
