@@ -209,7 +209,9 @@ class Entry:
         """Parse JSON text (never evaluated) into a verified entry."""
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except RecursionError:
+            raise EntryError(f"{source}: not valid JSON: nested too deeply") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise EntryError(f"{source}: not valid JSON: {exc}") from None
         except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
             raise EntryError(f"{source}: not valid entry JSON: {json_error_detail(exc)} "
@@ -259,35 +261,21 @@ class Entry:
         except FormulaError as exc:
             raise EntryError(f"{where}: {exc}") from None
         if check_numerics:
-            from nsad_lib.finite import check_finite
-
-            try:
-                check_finite(formula)
-            except EntryError as exc:
-                raise EntryError(f"{where}: {exc}") from None
+            message = _numerics_outcome(self.formula, self.parameters, formula)
+            if message is not None:
+                raise EntryError(f"{where}: {message}")
 
     def check_numerics(self, *, source: str | None = None) -> None:
         """The numerical safety check (:func:`nsad_lib.finite.check_finite`) of a loaded entry.
 
         Entries read from a user registry, a pulled Hub copy or the Hub are re-checked on load
-        (a file can be rewritten and rehashed by hand). The outcome is cached per content hash
-        for the life of the process, keyed by what it depends on (formula text and parameter
-        values), so listing a registry checks each distinct formula once.
+        (a file can be rewritten and rehashed by hand). The outcome is cached for the life of
+        the process, keyed by what it depends on (formula text and parameter values), so
+        listing a registry checks each distinct formula once, and an entry just created or
+        added is not checked again when it is read back.
         """
         where = source or f"entry {self.id!r}"
-        key = (self.formula, tuple(sorted(self.parameters.items())))
-        if key not in _NUMERICS_CACHE:
-            from nsad_lib.finite import check_finite
-
-            try:
-                check_finite(self.formula_object(), self.parameters)
-                outcome: str | None = None
-            except (EntryError, FormulaError) as exc:
-                outcome = str(exc)
-            if len(_NUMERICS_CACHE) > 4096:
-                _NUMERICS_CACHE.clear()
-            _NUMERICS_CACHE[key] = outcome
-        message = _NUMERICS_CACHE[key]
+        message = _numerics_outcome(self.formula, self.parameters)
         if message is not None:
             raise EntryError(f"{where}: {message}")
 
@@ -312,6 +300,23 @@ class Entry:
     def n_parameters(self) -> int:
         """Number of named constants (trainable ones add this many weights per instance)."""
         return len(self.parameters)
+
+
+def _numerics_outcome(text: str, parameters: Mapping[str, float], formula: Any = None) -> str | None:
+    """:func:`~nsad_lib.finite.check_finite` of a formula: None when it passes, else the message (cached)."""
+    key = (text, tuple(sorted(parameters.items())))
+    if key not in _NUMERICS_CACHE:
+        from nsad_lib.finite import check_finite
+
+        try:
+            check_finite(formula if formula is not None else _parse_cached(text, tuple(parameters.items())), dict(parameters))
+            outcome: str | None = None
+        except (EntryError, FormulaError) as exc:
+            outcome = str(exc)
+        if len(_NUMERICS_CACHE) > 4096:
+            _NUMERICS_CACHE.clear()
+        _NUMERICS_CACHE[key] = outcome
+    return _NUMERICS_CACHE[key]
 
 
 def _parse_cached(text: str, params: tuple[tuple[str, float], ...]):

@@ -293,7 +293,9 @@ def parse_hub_index(data: bytes, where: str) -> dict[str, IndexItem]:
     """Parse ``nsad-index.json`` strictly: ids are checked before they name any path."""
     try:
         raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except RecursionError:
+        raise HubError(f"refused {where}: not valid JSON: nested too deeply") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HubError(f"refused {where}: not valid JSON: {exc}") from None
     except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
         raise HubError(f"refused {where}: not a valid nsad-lib index: {json_error_detail(exc)}") from None
