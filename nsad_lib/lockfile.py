@@ -157,7 +157,7 @@ def _locate(record: LockRecord, entry_id: str, suffix: str) -> Path | None:
     """The local copy of a locked file: pulled registry dir first, then the HF cache."""
     assert record.repo is not None and record.commit is not None
     path = pulled_dir(record.repo, record.commit) / f"{entry_id}{suffix}"
-    if path.is_file():
+    if os.path.lexists(path):  # whatever is there is what loading would read: a FIFO or a directory is reported, not skipped
         return path
     from huggingface_hub import try_to_load_from_cache
 
