@@ -72,6 +72,10 @@ def _require(cond: bool, where: str, message: str) -> None:
         raise EntryError(f"{where}: {message}")
 
 
+MAX_ENTRY_BYTES = 1 << 20
+"""Largest entry file read, in bytes, from a registry directory, the Hub or a pulled copy (1 MiB)."""
+MAX_INDEX_BYTES = 1 << 20
+"""Largest ``index.json`` / ``nsad-index.json`` read, in bytes (about 10,000 ids)."""
 MAX_DEPTH = 32
 """Deepest nesting of objects/lists an entry may hold (real entries use fewer than 6 levels)."""
 MAX_INT_BITS = 64
@@ -205,7 +209,9 @@ class Entry:
         """Parse JSON text (never evaluated) into a verified entry."""
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except RecursionError:
+            raise EntryError(f"{source}: not valid JSON: nested too deeply") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise EntryError(f"{source}: not valid JSON: {exc}") from None
         except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
             raise EntryError(f"{source}: not valid entry JSON: {json_error_detail(exc)} "
@@ -255,12 +261,23 @@ class Entry:
         except FormulaError as exc:
             raise EntryError(f"{where}: {exc}") from None
         if check_numerics:
-            from nsad_lib.finite import check_finite
+            message = _numerics_outcome(self.formula, self.parameters, formula)
+            if message is not None:
+                raise EntryError(f"{where}: {message}")
 
-            try:
-                check_finite(formula)
-            except EntryError as exc:
-                raise EntryError(f"{where}: {exc}") from None
+    def check_numerics(self, *, source: str | None = None) -> None:
+        """The numerical safety check (:func:`nsad_lib.finite.check_finite`) of a loaded entry.
+
+        Entries read from a user registry, a pulled Hub copy or the Hub are re-checked on load
+        (a file can be rewritten and rehashed by hand). The outcome is cached for the life of
+        the process, keyed by what it depends on (formula text and parameter values), so
+        listing a registry checks each distinct formula once, and an entry just created or
+        added is not checked again when it is read back.
+        """
+        where = source or f"entry {self.id!r}"
+        message = _numerics_outcome(self.formula, self.parameters)
+        if message is not None:
+            raise EntryError(f"{where}: {message}")
 
     # -- views -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -285,6 +302,23 @@ class Entry:
         return len(self.parameters)
 
 
+def _numerics_outcome(text: str, parameters: Mapping[str, float], formula: Any = None) -> str | None:
+    """:func:`~nsad_lib.finite.check_finite` of a formula: None when it passes, else the message (cached)."""
+    key = (text, tuple(sorted(parameters.items())))
+    if key not in _NUMERICS_CACHE:
+        from nsad_lib.finite import check_finite
+
+        try:
+            check_finite(formula if formula is not None else _parse_cached(text, tuple(parameters.items())), dict(parameters))
+            outcome: str | None = None
+        except (EntryError, FormulaError) as exc:
+            outcome = str(exc)
+        if len(_NUMERICS_CACHE) > 4096:
+            _NUMERICS_CACHE.clear()
+        _NUMERICS_CACHE[key] = outcome
+    return _NUMERICS_CACHE[key]
+
+
 def _parse_cached(text: str, params: tuple[tuple[str, float], ...]):
     from nsad_lib.formula import Formula
 
@@ -299,3 +333,5 @@ def _parse_cached(text: str, params: tuple[tuple[str, float], ...]):
 
 
 _FORMULA_CACHE: dict[tuple[str, tuple[tuple[str, float], ...]], Any] = {}
+# Outcome of the numerical check per (formula, parameters): None = passed, else the message.
+_NUMERICS_CACHE: dict[tuple[str, tuple[tuple[str, float], ...]], str | None] = {}

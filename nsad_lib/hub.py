@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
-from nsad_lib.entry import json_error_detail, split_id
+from nsad_lib.entry import MAX_ENTRY_BYTES, MAX_INDEX_BYTES, json_error_detail, split_id
 from nsad_lib.errors import EntryError, NsadError
-from nsad_lib.paths import user_cache_dir
+from nsad_lib.paths import UnsafeFileError, read_bounded, user_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.activation import SymbolicActivation
@@ -57,8 +57,10 @@ __all__ = [
 
 HUB_INDEX = "nsad-index.json"
 REF_PREFIX = "hf://"
-MAX_ENTRY_BYTES = 1 << 20
 MAX_WEIGHTS_BYTES = 64 << 20
+"""Largest trained-parameters file (``entries/<id>.safetensors``) downloaded or read, in bytes."""
+MAX_RECORD_BYTES = 4096
+"""Largest ``<id>.safetensors.sha256`` record read, in bytes."""
 CACHE_ENV = "NSAD_HUB_CACHE"
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -195,16 +197,43 @@ def git_blob_oid(data: bytes) -> str:
 
 
 def read_limited(path: Path, limit: int, where: str) -> bytes:
-    """Read a downloaded file, refusing anything larger than ``limit`` bytes."""
+    """Read a downloaded or pulled file: a regular file of at most ``limit`` bytes, else :class:`HubError`."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise HubError(f"refused {where}: {size} bytes is more than the {limit}-byte limit")
-        return path.read_bytes()
+        return read_bounded(path, limit)
+    except UnsafeFileError as exc:
+        raise HubError(f"refused {where}: {exc}") from None
     except FileNotFoundError:
         raise HubError(f"refused {where}: the file is missing from the download") from None
     except OSError as exc:
         raise HubError(f"{where}: cannot read {path}: {exc}") from None
+
+
+def discard_cached(path: Path) -> None:
+    """Remove a refused download from the Hugging Face cache: the snapshot link and its blob.
+
+    Snapshot folders hold symlinks into ``blobs/``; where symlinks are unavailable the file
+    itself is the copy. Only a link target inside a ``blobs`` folder is removed.
+    """
+    with contextlib.suppress(OSError):
+        if path.is_symlink():
+            target = Path(os.path.realpath(path))
+            if target.parent.name == "blobs":
+                target.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The exception types of "the Hub cannot be reached" (offline mode, network failures)."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    found: tuple[type[BaseException], ...] = (OfflineModeIsEnabled,)
+    try:
+        import httpx2
+
+        found += (httpx2.TransportError,)
+    except ImportError:  # pragma: no cover - older huggingface_hub uses requests/httpx
+        pass
+    return found
 
 
 @contextlib.contextmanager
@@ -264,7 +293,9 @@ def parse_hub_index(data: bytes, where: str) -> dict[str, IndexItem]:
     """Parse ``nsad-index.json`` strictly: ids are checked before they name any path."""
     try:
         raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except RecursionError:
+        raise HubError(f"refused {where}: not valid JSON: nested too deeply") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HubError(f"refused {where}: not valid JSON: {exc}") from None
     except ValueError as exc:  # Python's int-string limit: a number literal with thousands of digits
         raise HubError(f"refused {where}: not a valid nsad-lib index: {json_error_detail(exc)}") from None
@@ -307,7 +338,7 @@ def load_pulled(directory: str | os.PathLike[str], ref: str, *, trainable: bool 
         if actual != expected:
             raise HubError(f"refused {path}: sha256 {actual[:12]}... does not match the pulled {expected[:12]}...")
         state = load_weights(entry, data, str(path))
-    elif path.exists():
+    elif os.path.lexists(path):
         raise HubError(f"refused {path}: trained parameters without their sha256 record {weights_record(path).name}")
     return build_module(entry, state, trainable, compile)
 

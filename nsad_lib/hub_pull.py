@@ -3,21 +3,30 @@
 Downloads land in the Hugging Face cache (the staging area, and what ``HF_HUB_OFFLINE=1``
 reads later); nothing reaches the target registry directory until every requested entry
 and weights file has passed its checks, and each file is then written atomically.
+
+Sizes are checked *before* downloading: the repository's file metadata at the resolved
+commit (``model_info(files_metadata=True)``) must report every file the pull needs within
+its limit, else nothing is fetched. The downloaded bytes are checked again (offline, the
+metadata is not available; a server could report one size and send another), and a file
+refused then is removed from the Hugging Face cache.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from nsad_lib.entry import Entry, split_id
+from nsad_lib.entry import MAX_INDEX_BYTES, Entry, split_id
 from nsad_lib.errors import EntryError
 from nsad_lib.hub import (
     COMMIT_RE,
     HUB_INDEX,
     MAX_ENTRY_BYTES,
     MAX_WEIGHTS_BYTES,
+    discard_cached,
+    transport_errors,
     HubError,
     IndexItem,
     PullResult,
@@ -53,6 +62,47 @@ def _snapshot(repo_id: str, revision: str | None, patterns: list[str], token: st
     return Path(folder)
 
 
+def _remote_sizes(repo_id: str, revision: str | None, token: str | None, endpoint: str | None) -> tuple[str | None, dict[str, int | None]]:
+    """The commit ``revision`` resolves to and the size of every file in it, from the Hub's metadata.
+
+    ``(None, {})`` when the Hub cannot be asked (offline mode, unreachable): the download
+    step then serves the Hugging Face cache, and sizes are checked after the fact.
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub import constants as hf_constants
+
+    from nsad_lib import __version__
+
+    offline = getattr(hf_constants, "is_offline_mode", None)
+    if (offline() if callable(offline) else hf_constants.HF_HUB_OFFLINE):
+        return None, {}
+    api = HfApi(endpoint=endpoint, token=token, library_name="nsad-lib", library_version=__version__)
+    with hub_errors(f"pull {repo_id}" + (f"@{revision}" if revision else ""), repo_id):
+        try:
+            info = api.model_info(repo_id, revision=revision, files_metadata=True)
+        except transport_errors():
+            return None, {}
+    sizes = {s.rfilename: s.size for s in (info.siblings or [])}
+    return (info.sha if isinstance(info.sha, str) and COMMIT_RE.match(info.sha) else None), sizes
+
+
+def _check_sizes(sizes: dict[str, int | None], limits: dict[str, int], where: str) -> None:
+    """Refuse, before any download, a file the Hub reports as larger than its limit."""
+    for path, limit in limits.items():
+        size = sizes.get(path)
+        if isinstance(size, int) and size > limit:
+            raise HubError(f"refused {where}:{path}: the Hub reports {size} bytes, more than the {limit}-byte limit (nothing was downloaded)")
+
+
+def _read_download(path: Path, limit: int, where: str) -> bytes:
+    """A downloaded file within its limit; a refused one is removed from the Hugging Face cache."""
+    try:
+        return read_limited(path, limit, where)
+    except HubError:
+        discard_cached(path)
+        raise
+
+
 def _select(index: dict[str, IndexItem], ids: Sequence[str] | None, where: str) -> list[str]:
     """Requested refs -> exact ids (a name means its latest version in this commit)."""
     if ids is None:
@@ -75,11 +125,11 @@ def _select(index: dict[str, IndexItem], ids: Sequence[str] | None, where: str) 
 def _verify(folder: Path, where: str, entry_id: str, item: IndexItem) -> _Verified:
     """Every check an entry must pass before it is written anywhere."""
     path_where = f"{where}:entries/{entry_id}.json"
-    raw = read_limited(folder / "entries" / f"{entry_id}.json", MAX_ENTRY_BYTES, path_where)
+    raw = _read_download(folder / "entries" / f"{entry_id}.json", MAX_ENTRY_BYTES, path_where)
     try:
         text = raw.decode("utf-8")
         entry = Entry.from_json(text, source=path_where)
-        entry.validate(source=path_where, check_numerics=True)
+        entry.check_numerics(source=path_where)
     except UnicodeDecodeError:
         raise HubError(f"refused {path_where}: not UTF-8 text") from None
     except EntryError as exc:
@@ -93,7 +143,7 @@ def _verify(folder: Path, where: str, entry_id: str, item: IndexItem) -> _Verifi
     if item.weights_sha256 is None:
         return _Verified(entry, text, None, None)
     weights_where = f"{where}:entries/{entry_id}.safetensors"
-    data = read_limited(folder / "entries" / f"{entry_id}.safetensors", MAX_WEIGHTS_BYTES, weights_where)
+    data = _read_download(folder / "entries" / f"{entry_id}.safetensors", MAX_WEIGHTS_BYTES, weights_where)
     actual = sha256_bytes(data)
     if actual != item.weights_sha256:
         raise HubError(f"refused {weights_where}: sha256 {actual[:12]}... does not match {HUB_INDEX} ({item.weights_sha256[:12]}...)")
@@ -111,7 +161,7 @@ def _check_target(directory: Path, verified: list[_Verified]) -> None:
         if here is not None and here.entry.sha256 != v.entry.sha256:
             raise HubError(f"{here.path} holds a different entry {v.entry.id!r}; published ids are immutable (pull into another directory)")
         weights = directory / f"{v.entry.id}.safetensors"
-        if weights.exists() and (v.weights is None or sha256_bytes(weights.read_bytes()) != v.weights_sha256):
+        if os.path.lexists(weights) and (v.weights is None or sha256_bytes(read_limited(weights, MAX_WEIGHTS_BYTES, str(weights))) != v.weights_sha256):
             raise HubError(f"{weights} holds different trained parameters for {v.entry.id!r} (pull into another directory)")
 
 
@@ -137,16 +187,24 @@ def pull(
     """See :func:`nsad_lib.hub.pull`."""
     check_repo_id(repo_id)
     endpoint = endpoint_or_default(endpoint)
+    resolved, sizes = _remote_sizes(repo_id, revision, token, endpoint)
+    if resolved is not None:
+        _check_sizes(sizes, {HUB_INDEX: MAX_INDEX_BYTES}, f"{repo_id}@{resolved[:12]}")
     first = _snapshot(repo_id, revision, [HUB_INDEX], token, endpoint)
     commit = first.name  # snapshot folders are named by the resolved commit
     if not COMMIT_RE.match(commit):
         raise HubError(f"pull {repo_id}: unexpected snapshot folder {first} (not named by a commit)")
     where = f"{repo_id}@{commit[:12]}"
+    if resolved is not None and resolved != commit:  # the branch moved in between: ask about the commit we got
+        resolved, sizes = _remote_sizes(repo_id, commit, token, endpoint)
     if not (first / HUB_INDEX).is_file():
         raise HubError(f"{where} is not an nsad-lib repository (no {HUB_INDEX}); push entries with `nsad-lib push`")
-    index = parse_hub_index(read_limited(first / HUB_INDEX, MAX_ENTRY_BYTES, f"{where}:{HUB_INDEX}"), f"{where}:{HUB_INDEX}")
+    index = parse_hub_index(_read_download(first / HUB_INDEX, MAX_INDEX_BYTES, f"{where}:{HUB_INDEX}"), f"{where}:{HUB_INDEX}")
     wanted = _select(index, ids, where)
-    patterns = [f"entries/{i}.json" for i in wanted] + [f"entries/{i}.safetensors" for i in wanted if index[i].weights_sha256]
+    limits = {f"entries/{i}.json": MAX_ENTRY_BYTES for i in wanted}
+    limits.update({f"entries/{i}.safetensors": MAX_WEIGHTS_BYTES for i in wanted if index[i].weights_sha256})
+    _check_sizes(sizes, limits, where)
+    patterns = list(limits)
     folder = _snapshot(repo_id, commit, patterns, token, endpoint) if patterns else first
     verified = [_verify(folder, where, i, index[i]) for i in wanted]
     directory = into if into is not None else pulled_dir(repo_id, commit)

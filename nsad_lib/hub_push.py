@@ -140,9 +140,16 @@ def push(
         tags = {t.name for t in api.list_repo_refs(repo_id).tags}
 
         def fetch(path: str) -> bytes:
-            local_path = api.hf_hub_download(repo_id, path, revision=head, cache_dir=hf_cache_dir())
             limit = MAX_WEIGHTS_BYTES if path.endswith(".safetensors") else MAX_ENTRY_BYTES
-            return read_limited(Path(local_path), limit, f"{repo_id}:{path}")
+            known = remote_files.get(path)
+            if known is not None and isinstance(known.size, int) and known.size > limit:  # refused before downloading
+                raise HubError(f"refused {repo_id}:{path}: {known.size} bytes is more than the {limit}-byte limit")
+            local_path = api.hf_hub_download(repo_id, path, revision=head, cache_dir=hf_cache_dir())
+            try:
+                return read_limited(Path(local_path), limit, f"{repo_id}:{path}")
+            except HubError:
+                discard_cached(Path(local_path))
+                raise
 
         if HUB_INDEX not in remote_files and "README.md" in remote_files:
             raise HubError(f"{repo_id} has a README.md but no {HUB_INDEX}: it is not an nsad-lib repository and a push would "

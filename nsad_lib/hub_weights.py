@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from nsad_lib.entry import Entry
 from nsad_lib.atomic import atomic_write_bytes
-from nsad_lib.hub import SHA256_RE, HubError, sha256_bytes
+from nsad_lib.hub import MAX_RECORD_BYTES, SHA256_RE, HubError, sha256_bytes
+from nsad_lib.paths import UnsafeFileError, read_bounded
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -127,10 +128,10 @@ def recorded_weights_sha256(path: Path) -> str | None:
     """The sha256 recorded for ``path`` at pull time, or None when there is no record."""
     record = weights_record(path)
     try:
-        digest = record.read_text(encoding="ascii").split()[0]
+        digest = read_bounded(record, MAX_RECORD_BYTES).decode("ascii").split()[0]
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, IndexError) as exc:
+    except (OSError, UnicodeDecodeError, IndexError, UnsafeFileError) as exc:
         raise HubError(f"{record}: unreadable weights record: {exc}") from None
     if not SHA256_RE.match(digest):
         raise HubError(f"{record}: not a sha256 record")

@@ -22,6 +22,7 @@ from typing import Sequence
 from nsad_lib.atomic import atomic_write_bytes
 from nsad_lib.entry import Entry, json_error_detail
 from nsad_lib.errors import EntryError, NsadError
+from nsad_lib.paths import UnsafeFileError, read_bounded
 from nsad_lib.hub import (
     COMMIT_RE,
     MAX_ENTRY_BYTES,
@@ -41,6 +42,8 @@ __all__ = ["LOCK_FILE", "LockProblem", "LockRecord", "lock", "read_lock", "verif
 
 LOCK_FILE = "nsad.lock"
 LOCK_VERSION = 1
+MAX_LOCK_BYTES = 4 << 20
+"""Largest lock file read, in bytes (about 15,000 records)."""
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,10 @@ class LockProblem:
 def read_lock(path: str | os.PathLike[str] = LOCK_FILE) -> dict[str, LockRecord]:
     """Parse a lock file strictly (a missing file is an empty lock)."""
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, MAX_LOCK_BYTES).decode("utf-8"))
         if data.get("version") != LOCK_VERSION or not isinstance(data.get("entries"), dict):
             raise ValueError(f"expected version {LOCK_VERSION} with an 'entries' object")
         records = {}
@@ -80,7 +83,13 @@ def read_lock(path: str | os.PathLike[str] = LOCK_FILE) -> dict[str, LockRecord]
             _check_record(entry_id, record)
             records[entry_id] = record
         return records
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except UnsafeFileError as exc:
+        raise HubError(f"{path}: refused lock file: {exc}") from None
+    except OSError as exc:
+        raise HubError(f"{path}: cannot read lock file: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise HubError(f"{path}: not a valid lock file: nested too deeply") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise HubError(f"{path}: not a valid lock file: {json_error_detail(exc)}") from None
 
 
@@ -148,7 +157,7 @@ def _locate(record: LockRecord, entry_id: str, suffix: str) -> Path | None:
     """The local copy of a locked file: pulled registry dir first, then the HF cache."""
     assert record.repo is not None and record.commit is not None
     path = pulled_dir(record.repo, record.commit) / f"{entry_id}{suffix}"
-    if path.is_file():
+    if os.path.lexists(path):  # whatever is there is what loading would read: a FIFO or a directory is reported, not skipped
         return path
     from huggingface_hub import try_to_load_from_cache
 
@@ -172,10 +181,15 @@ def _verify_one(entry_id: str, record: LockRecord) -> LockProblem | None:
     if path is None:
         return LockProblem(entry_id, f"entries/{entry_id}.json", missing)
     try:
-        if path.stat().st_size > MAX_ENTRY_BYTES:
-            raise EntryError(f"{path}: larger than {MAX_ENTRY_BYTES} bytes")
-        entry = Entry.from_json(path.read_text(encoding="utf-8"), source=str(path))
-    except (OSError, UnicodeDecodeError, EntryError) as exc:
+        entry = Entry.from_json(read_bounded(path, MAX_ENTRY_BYTES).decode("utf-8"), source=str(path))
+        entry.check_numerics(source=str(path))
+    except UnsafeFileError as exc:
+        return LockProblem(entry_id, str(path), f"refused: {exc}")
+    except OSError as exc:
+        return LockProblem(entry_id, str(path), f"cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        return LockProblem(entry_id, str(path), "not UTF-8 text")
+    except EntryError as exc:
         return LockProblem(entry_id, str(path), str(exc).replace(f"{path}: ", ""))
     except (ValueError, OverflowError, RecursionError) as exc:  # defence in depth: Entry checks should catch these first
         return LockProblem(entry_id, str(path), f"not a valid entry ({type(exc).__name__}: {str(exc)[:200]})")
@@ -186,9 +200,9 @@ def _verify_one(entry_id: str, record: LockRecord) -> LockProblem | None:
         if wpath is None:
             return LockProblem(entry_id, f"entries/{entry_id}.safetensors", missing)
         try:
-            if wpath.stat().st_size > MAX_WEIGHTS_BYTES:
-                return LockProblem(entry_id, str(wpath), f"larger than {MAX_WEIGHTS_BYTES} bytes")
-            actual = sha256_bytes(wpath.read_bytes())
+            actual = sha256_bytes(read_bounded(wpath, MAX_WEIGHTS_BYTES))
+        except UnsafeFileError as exc:
+            return LockProblem(entry_id, str(wpath), f"refused: {exc}")
         except OSError as exc:
             return LockProblem(entry_id, str(wpath), f"cannot read: {exc.strerror or exc}")
         if actual != record.weights_sha256:
@@ -198,7 +212,7 @@ def _verify_one(entry_id: str, record: LockRecord) -> LockProblem | None:
 
 def verify_lock(file: str | os.PathLike[str] = LOCK_FILE) -> list[LockProblem]:
     """Check every locked entry offline; an empty list means all match."""
-    if not Path(file).exists():
+    if not os.path.lexists(file):
         raise HubError(f"{file}: no lock file (create one with `nsad-lib lock ID|hf://OWNER/REPO/ID@REV`)")
     problems = [_verify_one(entry_id, record) for entry_id, record in sorted(read_lock(file).items())]
     return [p for p in problems if p is not None]

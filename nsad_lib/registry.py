@@ -16,19 +16,23 @@ import contextlib
 import difflib
 import json
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from nsad_lib.atomic import atomic_write_text
-from nsad_lib.entry import ID_RE, Entry, canonical_json, split_id
+from nsad_lib.entry import ID_RE, MAX_ENTRY_BYTES, MAX_INDEX_BYTES, Entry, canonical_json, json_error_detail, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
+from nsad_lib.paths import UnsafeFileError, read_bounded
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.activation import SymbolicActivation
 
 ENV_VAR = "NSAD_REGISTRY_PATH"
 INDEX_FILE = "index.json"
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def bundled_path() -> Path:
@@ -38,6 +42,14 @@ def bundled_path() -> Path:
     if installed.is_dir() and any(installed.glob("*.json")):
         return installed
     return package.parent / "registry"
+
+
+def _is_bundled(directory: Path) -> bool:
+    """The shipped registry (its entries were checked when added, so loads skip the numerics)."""
+    try:
+        return directory.resolve() == bundled_path().resolve()
+    except OSError:
+        return False
 
 
 def env_paths() -> list[Path]:
@@ -58,33 +70,64 @@ class Located:
     path: Path
 
 
+def _read_json_file(path: Path, limit: int, what: str) -> Any:
+    """Parsed JSON of an untrusted file: a regular file of at most ``limit`` bytes, bounded nesting."""
+    try:
+        raw = read_bounded(path, limit)
+    except UnsafeFileError as exc:
+        raise EntryError(f"{path}: refused {what}: {exc}") from None
+    except OSError as exc:
+        raise EntryError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise EntryError(f"{path}: unreadable {what}: not UTF-8 text") from None
+    except RecursionError:
+        raise EntryError(f"{path}: unreadable {what}: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, or a number literal with thousands of digits
+        raise EntryError(f"{path}: unreadable {what}: {json_error_detail(exc)}") from None
+
+
 def _read_index(directory: Path) -> dict[str, str]:
     path = directory / INDEX_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        entries = data["entries"]
-        if not isinstance(entries, dict):
-            raise TypeError("entries is not an object")
-        return {str(k): str(v) for k, v in entries.items()}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EntryError(f"{path}: unreadable registry index: {exc}") from None
+    data = _read_json_file(path, MAX_INDEX_BYTES, "registry index")
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise EntryError(f"{path}: unreadable registry index: expected an object with an 'entries' object")
+    for k, v in entries.items():
+        if not isinstance(v, str) or not SHA256_RE.match(v):
+            shown = k if len(k) <= 80 else k[:77] + "..."
+            raise EntryError(f"{path}: unreadable registry index: the hash of {shown!r} is not 64 hex characters")
+    return dict(entries)
 
 
-def load_entry_file(path: Path, expected_sha256: str | None = None) -> Entry:
-    """Read, validate and hash-check one entry file; the error names the file."""
+def load_entry_file(path: Path, expected_sha256: str | None = None, *, check_numerics: bool = True) -> Entry:
+    """Read, validate and hash-check one entry file; the error names the file.
+
+    Only a regular file of at most :data:`~nsad_lib.entry.MAX_ENTRY_BYTES` is read (a FIFO,
+    a device or a directory is refused without blocking). With ``check_numerics`` (the
+    default; the bundled registry, checked when its entries were added, skips it) the formula
+    must also pass :func:`nsad_lib.finite.check_finite`: a hand-edited, rehashed entry is
+    refused on load, not only on add.
+    """
     try:
-        stat = path.stat()
+        st = path.stat()
     except OSError as exc:
         raise EntryError(f"{path}: cannot read entry: {exc.strerror or exc}") from None
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    entry = _FILE_CACHE.get(key)
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    entry = _FILE_CACHE.get(key) if stat.S_ISREG(st.st_mode) else None
     if entry is None:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EntryError(f"{path}: cannot read entry: {exc}") from None
+            raw = read_bounded(path, MAX_ENTRY_BYTES)
+            text = raw.decode("utf-8")
+        except UnsafeFileError as exc:
+            raise EntryError(f"{path}: refused entry file: {exc}") from None
+        except UnicodeDecodeError:
+            raise EntryError(f"{path}: cannot read entry: not UTF-8 text") from None
+        except OSError as exc:
+            raise EntryError(f"{path}: cannot read entry: {exc.strerror or exc}") from None
         entry = Entry.from_json(text, source=str(path))
         if path.stem != entry.id:
             raise EntryError(f"{path}: file name does not match the entry id {entry.id!r}")
@@ -93,10 +136,12 @@ def load_entry_file(path: Path, expected_sha256: str | None = None) -> Entry:
         _FILE_CACHE[key] = entry
     if expected_sha256 is not None and entry.sha256 != expected_sha256:
         raise EntryError(f"{path}: hash {entry.sha256[:12]}... differs from the registry index ({expected_sha256[:12]}...)")
+    if check_numerics:
+        entry.check_numerics(source=str(path))
     return entry
 
 
-def _scan(directory: Path) -> list[Located]:
+def _scan(directory: Path, *, check_numerics: bool = True) -> list[Located]:
     if not directory.is_dir():
         return []
     index = _read_index(directory)
@@ -104,7 +149,7 @@ def _scan(directory: Path) -> list[Located]:
     for path in sorted(directory.glob("*.json")):
         if path.name == INDEX_FILE or not ID_RE.match(path.stem):
             continue  # only NAME-vN.json files are entries; other JSON (metadata) is not ours
-        found.append(Located(load_entry_file(path, index.get(path.stem)), path))
+        found.append(Located(load_entry_file(path, index.get(path.stem), check_numerics=check_numerics), path))
     _check_index_has_files(directory, index, {it.path.stem for it in found})
     return found
 
@@ -143,12 +188,16 @@ class Registry:
     def _sources(self) -> list[Path]:
         return [*self.directories, *([self.bundled] if self.bundled is not None else [])]
 
+    def _scan(self, directory: Path) -> list[Located]:
+        """Entries of one directory; numerics are re-checked except for the bundled registry."""
+        return _scan(directory, check_numerics=not _is_bundled(directory))
+
     # -- reading -------------------------------------------------------------------------
     def located(self) -> list[Located]:
         """Every entry with its file; an id found in several places must have one content."""
         seen: dict[str, Located] = {}
         for directory in self._sources():
-            for item in _scan(directory):
+            for item in self._scan(directory):
                 first = seen.get(item.entry.id)
                 if first is None:
                     seen[item.entry.id] = item
@@ -235,7 +284,7 @@ class Registry:
     def _search_for_conflicts(self, target: Path) -> Iterable[Located]:
         sources = [target, *[d for d in self._sources() if d.resolve() != target.resolve()]]
         for directory in sources:
-            yield from _scan(directory)
+            yield from self._scan(directory)
 
 
 #: Lock file taken while an entry is added (in the registry directory; not an entry).

@@ -10,7 +10,8 @@ client depends on them:
   so files travel inline, never through LFS or Xet)
 - ``POST /api/models/{repo}/commit/{rev}`` (NDJSON; ``parentCommit`` checked, 412 when stale)
 - ``POST /api/models/{repo}/tag/{rev}`` (409 when the tag exists), ``GET .../refs``
-- ``GET /api/models/{repo}[/revision/{rev}]`` and ``GET .../tree/{rev}[/{path}]``
+- ``GET /api/models/{repo}[/revision/{rev}]`` (with ``?blobs=true``: each sibling's ``size``
+  and ``blobId``, as ``model_info(files_metadata=True)`` asks) and ``GET .../tree/{rev}[/{path}]``
 - ``HEAD``/``GET /{repo}/resolve/{rev}/{path}`` with ``X-Repo-Commit`` and ``ETag``
 
 Errors carry ``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``,
@@ -98,6 +99,8 @@ class FakeHub:
         self.tokens = dict(tokens)
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str]] = []
+        #: ``path -> size`` the metadata endpoints report instead of the truth: a Hub that lies.
+        self.reported_sizes: dict[str, int] = {}
         self.lock = threading.RLock()
         self._counter = 0
         self._server: ThreadingHTTPServer | None = None
@@ -329,14 +332,17 @@ class FakeHub:
                     out.setdefault(folder, {"type": "directory", "path": folder, "size": 0,
                                             "oid": hashlib.sha1(folder.encode()).hexdigest()})
             if len(rest) == 1 or recursive:
-                out[path] = {"type": "file", "path": path, "size": len(data), "oid": git_blob_oid(data)}
+                out[path] = {"type": "file", "path": path, "size": self.reported_sizes.get(path, len(data)), "oid": git_blob_oid(data)}
         return _json(200, list(out.values()))
 
     def info(self, req: "_Request") -> tuple[int, dict[str, str], bytes]:
         repo = self._repo(req.params["repo"], req.headers, write=False)
         commit = self._commit(repo, req.params.get("rev") or "main")
+        blobs = req.query.get("blobs", ["false"])[0].lower() in ("1", "true")
+        siblings = [{"rfilename": p, **({"size": self.reported_sizes.get(p, len(d)), "blobId": git_blob_oid(d)} if blobs else {})}
+                    for p, d in sorted(commit.files.items())]
         return _json(200, {"id": repo.repo_id, "modelId": repo.repo_id, "sha": commit.oid, "private": repo.private,
-                           "lastModified": commit.date, "tags": [], "siblings": [{"rfilename": p} for p in sorted(commit.files)]})
+                           "lastModified": commit.date, "tags": [], "siblings": siblings})
 
     def resolve(self, req: "_Request") -> tuple[int, dict[str, str], bytes]:
         repo = self._repo(req.params["repo"], req.headers, write=False)

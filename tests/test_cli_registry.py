@@ -94,13 +94,15 @@ def _registry_case(directory, case):
         "deep-metrics": lambda d: d["metrics"].update(n=deep),
         "bad-id": lambda d: d.update(id="../x"),
         "index-without-file": lambda d: None,
+        "non-finite-formula": lambda d: d.update(formula="log(x)", parameters={}),
+        "huge-summary": lambda d: d.update(summary="x" * (100 << 20)),
     }[case]
     mutate(data)
     limit = _sys.get_int_max_str_digits()
     _sys.set_int_max_str_digits(0)
     try:
         data["sha256"] = content_hash(data)
-        text = json.dumps(data, sort_keys=True, indent=2)
+        text = json.dumps(data, sort_keys=True)  # no indent: 800 levels of it would exceed the size limit
     finally:
         _sys.set_int_max_str_digits(limit)
     path = directory / "demo-v1.json"
@@ -120,6 +122,8 @@ def _registry_case(directory, case):
         ("deep-metrics", "demo-v1.json: metrics.n[0][0]"),
         ("bad-id", "demo-v1.json: invalid entry id '../x'"),
         ("index-without-file", "index.json: lists entry 'ghost-v1', but "),
+        ("non-finite-formula", "demo-v1.json: formula 'log(x)' gives a non-finite"),
+        ("huge-summary", "demo-v1.json: refused entry file: 104857"),
     ],
 )
 def test_list_of_a_hostile_registry_exits_2_with_one_line(case, needle, tmp_path, capsys):
@@ -129,3 +133,46 @@ def test_list_of_a_hostile_registry_exits_2_with_one_line(case, needle, tmp_path
     assert code == 2 and out == ""
     assert needle in err and str(directory) in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["list", "show"])
+def test_hostile_file_in_a_registry_is_one_line_and_never_blocks(command, tmp_path):
+    """`list`/`show` of a registry whose entry is a FIFO: exit 2 with one line, in bounded time."""
+    import os
+
+    from hostile_entries import run_bounded
+
+    directory = tmp_path / "reg"
+    _registry_case(directory, "bad-id")
+    (directory / "demo-v1.json").unlink()
+    os.mkfifo(directory / "demo-v1.json")
+    args = ["list", "-r", str(directory)] if command == "list" else ["show", "demo-v1", "-r", str(directory)]
+    proc = run_bounded(["-m", "nsad_lib.cli", *args])
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == f"error: {directory / 'demo-v1.json'}: refused entry file: a named pipe (FIFO), not a regular file"
+
+
+MARKUP = "[/] [bold]x[/bold] [link=https://evil.example]click[/link] [red \\"
+
+
+def _markup_registry(directory):
+    from nsad_lib.entry import Entry
+    from nsad_lib.registry import Registry
+
+    entry = Entry.create("markup", 1, "a*x + sin(x)", parameters={"a": 0.5}, summary=MARKUP + "\x1b[2J",
+                         provenance={"license": "[/]", "note": "[bold"})
+    Registry(directory, include_env=False, include_bundled=False).add(entry)
+    return entry
+
+
+def test_markup_in_entry_fields_is_printed_literally_by_list_and_show(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    _markup_registry(tmp_path)
+    out = run_ok(["list", "-r", str(tmp_path)], capsys)
+    assert "markup-v1" in out and "[/] [bold]x[/bold]" in out  # the first 70 characters, literally
+    out = run_ok(["show", "markup-v1", "-r", str(tmp_path)], capsys)
+    assert MARKUP in out and "\\x1b[2J" in out and "\x1b" not in out  # the escape sequence is shown, not sent
+    assert '"license": "[/]"' in out
+    # machine-readable output is the exact text
+    data = json.loads(run_ok(["list", "--json", "-r", str(tmp_path)], capsys))
+    assert [d["summary"] for d in data if d["id"] == "markup-v1"] == [MARKUP + "\x1b[2J"]

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -29,13 +30,14 @@ from safetensors.torch import load as st_load  # noqa: E402
 from safetensors.torch import save as st_save  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hostile_entries import HOSTILE_ENTRIES  # noqa: E402
+from hostile_entries import HOSTILE_ENTRIES, HOSTILE_FILES, run_bounded  # noqa: E402
 from hub_server import FakeHub  # noqa: E402
 
 import nsad_lib  # noqa: E402
 from nsad_lib.activation import SymbolicActivation  # noqa: E402
 from nsad_lib.cli import main  # noqa: E402
 from nsad_lib.entry import Entry  # noqa: E402
+from nsad_lib.errors import EntryError  # noqa: E402
 from nsad_lib.hub import HUB_INDEX, HubError, get_from_hub, parse_ref, pull, push_to_hub  # noqa: E402
 from nsad_lib.lockfile import lock, read_lock, verify_lock  # noqa: E402
 from nsad_lib.registry import LOCK_FILE, Registry  # noqa: E402
@@ -562,3 +564,141 @@ def test_card_does_not_render_links_images_or_html_from_an_entry():
     assert r"\!\[t\]\(https://evil.example/x.png\)" in body and "&lt;script&gt;" in body
     assert "- command: `nsad-lib rm [a](b)`" in body  # code span: shown as typed, minus backticks
     assert "`x*sin(x)`" in body  # formulas in code spans are not escaped
+
+
+# -- hostile Hub repositories (issue 13): sizes checked before downloading, nothing left behind --
+def _oversized_entry(server, entry_id):
+    data = hub_json(server, f"entries/{entry_id}.json")
+    data.pop("sha256")
+    data["summary"] = "x" * (1 << 20)
+    hostile = _hashed(data)
+    server.tamper(REPO, f"entries/{entry_id}.json", _json_bytes(hostile))
+    _republish_index(server, entry_id, sha256=hostile["sha256"])
+    return f"entries/{entry_id}.json"
+
+
+def _oversized_weights(server, entry_id):
+    data = b"\0" * ((64 << 20) + 1)
+    server.tamper(REPO, f"entries/{entry_id}.safetensors", data)
+    _republish_index(server, entry_id, weights_sha256=hashlib.sha256(data).hexdigest())
+    return f"entries/{entry_id}.safetensors"
+
+
+def _oversized_index(server, entry_id):
+    index = hub_json(server, HUB_INDEX)
+    index["padding"] = "x" * (1 << 20)
+    server.tamper(REPO, HUB_INDEX, _json_bytes(index))
+    return HUB_INDEX
+
+
+def _lying_entry_size(server, entry_id):
+    path = _oversized_entry(server, entry_id)
+    server.reported_sizes[path] = 100  # the metadata says 100 bytes; the download is over 1 MiB
+    return path
+
+
+HOSTILE_HUB = {
+    # case: (make it hostile, fragment of the error, whether the file is downloaded before it is refused)
+    "entry-over-cap": (_oversized_entry, "more than the 1048576-byte limit (nothing was downloaded)", False),
+    "weights-over-cap": (_oversized_weights, "more than the 67108864-byte limit (nothing was downloaded)", False),
+    "index-over-cap": (_oversized_index, "more than the 1048576-byte limit (nothing was downloaded)", False),
+    "entry-size-lies": (_lying_entry_size, "bytes is more than the 1048576-byte limit", True),
+}
+
+
+def _cached_files(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()} if root.exists() else {}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_HUB))
+def test_hostile_hub_sizes_are_refused_before_download_and_leave_nothing_cached(case, hub, trained, tmp_path, monkeypatch, capsys):
+    registry, entry, module = trained
+    make_hostile, message, downloaded = HOSTILE_HUB[case]
+    push_to_hub([entry.id], REPO, token=TOKEN, registry=registry, weights={entry.id: module})
+    path = make_hostile(hub, entry.id)
+    cache = tmp_path / "hf-fresh"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    seen = hub.request_count()
+    target = tmp_path / "target"
+    with pytest.raises(HubError, match=rf"^refused {REPO}@[0-9a-f]{{12}}:{re.escape(path)}: .*{re.escape(message)}"):
+        pull(REPO, into=target)
+    fetched = [p for m, p in hub.requests[seen:] if "/resolve/" in p and p.endswith("/" + path)]
+    assert bool(fetched) == downloaded, hub.requests[seen:]
+    assert not target.exists()
+    big = {p: n for p, n in _cached_files(cache).items() if n > 4096}
+    assert big == {}, big  # the refused file is not left in the Hugging Face cache
+    with pytest.raises(SystemExit) as info:
+        main(["pull", REPO, "--into", str(target)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(HubError, match=re.escape(message)):
+        get_from_hub(f"hf://{REPO}/{entry.id}")
+
+
+def test_push_refuses_an_oversized_remote_entry_before_downloading_it(hub, trained, tmp_path, monkeypatch):
+    registry, entry, module = trained
+    push_to_hub([entry.id, SILU], REPO, token=TOKEN, registry=registry)
+    path = _oversized_entry(hub, SILU)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-fresh"))
+    seen = hub.request_count()
+    with pytest.raises(HubError, match=rf"refused {REPO}:{re.escape(path)}: \d+ bytes is more than the 1048576-byte limit"):
+        push_to_hub([HIGGS], REPO, token=TOKEN)
+    assert not [p for m, p in hub.requests[seen:] if p.endswith("/" + path)]
+
+
+def test_markup_in_a_pulled_entry_does_not_break_listing_the_search_path(hub, tmp_path, monkeypatch, capsys):
+    registry_dir = tmp_path / "mine"
+    entry = Entry.create("markup", 1, "a*x + sin(x)", parameters={"a": 0.5}, summary="[/] [bold", provenance={"license": "MIT"})
+    Registry(registry_dir, include_env=False).add(entry)
+    push_to_hub([entry.id], REPO, token=TOKEN, registry=Registry(registry_dir, include_env=False))
+    result = pull(REPO)
+    monkeypatch.setenv("NSAD_REGISTRY_PATH", str(result.directory))
+    monkeypatch.setenv("COLUMNS", "400")
+    main(["list"])
+    out = capsys.readouterr().out
+    assert "markup-v1" in out and "[/] [bold" in out and SILU in out
+    main(["show", "markup-v1"])
+    assert "[/] [bold" in capsys.readouterr().out
+
+
+def test_rehashed_non_finite_pulled_copy_is_refused_on_load(hub, tmp_path):
+    pushed = push_to_hub([SILU], REPO, token=TOKEN)
+    result = pull(REPO, revision=pushed.commit)
+    path = result.directory / f"{SILU}.json"
+    data = json.loads(path.read_text())
+    data.pop("sha256")
+    data.update(formula="log(x)")
+    hostile = _hashed(data)
+    path.write_text(json.dumps(hostile))
+    index = json.loads((result.directory / "index.json").read_text())
+    index["entries"][SILU] = hostile["sha256"]
+    (result.directory / "index.json").write_text(json.dumps(index))
+    with pytest.raises(EntryError, match=rf"^{re.escape(str(path))}: .*non-finite"):
+        get_from_hub(f"hf://{REPO}/{SILU}@{pushed.commit}")
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+def test_hostile_lock_file_is_refused_without_blocking(case, tmp_path):
+    make_file, message = HOSTILE_FILES[case]
+    lock_file = tmp_path / "nsad.lock"
+    make_file(lock_file)
+    code = "import sys; from nsad_lib.lockfile import read_lock; read_lock(sys.argv[1]); print('READ')"
+    proc = run_bounded(["-c", code, str(lock_file)])
+    assert proc.returncode == 1 and "READ" not in proc.stdout and "RecursionError" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"nsad_lib.hub.HubError: {lock_file}: ") and message in proc.stderr
+    proc = run_bounded(["-m", "nsad_lib.cli", "verify", "--file", str(lock_file)])  # (click itself refuses a directory)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and str(lock_file) in proc.stderr, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+def test_hostile_pulled_copy_is_a_lock_problem_without_blocking(case, hub, tmp_path):
+    make_file, message = HOSTILE_FILES[case]
+    pushed = push_to_hub([SILU], REPO, token=TOKEN)
+    lock_file = tmp_path / "nsad.lock"
+    lock([f"hf://{REPO}/{SILU}@{SILU}"], lock_file)
+    local = tmp_path / "nsad-hub" / "alice" / "acts" / pushed.commit / f"{SILU}.json"
+    local.unlink()
+    make_file(local)
+    proc = run_bounded(["-m", "nsad_lib.cli", "verify", "--file", str(lock_file)])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.startswith(f"error: {SILU}: {local}: ") and message in proc.stderr, proc.stderr

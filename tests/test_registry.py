@@ -15,7 +15,7 @@ from nsad_lib.entry import Entry, content_hash, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
 from nsad_lib.registry import LOCK_FILE, Registry, bundled_path
 
-from hostile_entries import HOSTILE_ENTRIES, nested_list
+from hostile_entries import HOSTILE_ENTRIES, HOSTILE_FILES, nested_list, run_bounded
 
 PROV = {"dataset": None, "method": {"strategy": "manual"}, "license": "CC0-1.0"}
 
@@ -238,7 +238,7 @@ def write_entry_file(directory: Path, data: dict, *, file_id: str | None = None,
     sys.set_int_max_str_digits(0)  # so a hostile 5001-digit integer can be written at all
     try:
         data = {**data, "sha256": content_hash(data)}
-        text = json.dumps(data, sort_keys=True, indent=2)
+        text = json.dumps(data, sort_keys=True)  # no indent: 800 levels of it would exceed the size limit
     finally:
         sys.set_int_max_str_digits(limit)
     path = directory / f"{file_id or data['id']}.json"
@@ -364,3 +364,71 @@ def test_concurrent_adds_of_one_id_let_exactly_one_win(tmp_path):
     assert len(winners) == 1 and sum(o == "conflict" for _, o in outcomes) == 3
     stored = Registry(tmp_path, include_env=False, include_bundled=False).resolve("same-v1")
     assert stored.formula == winners[0]  # the winner's entry was not overwritten by a loser
+
+
+# -- hostile registry files (issue 13): not a small regular file, or numerics that fail on load --
+_LOAD = "import sys; from nsad_lib.registry import Registry; Registry(sys.argv[1], include_env=False, include_bundled=False).entries(); print('LOADED')"
+
+
+@pytest.mark.parametrize("where", ["entry", "index"])
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+def test_hostile_registry_files_are_refused_without_blocking(case, where, tmp_path):
+    make_file, message = HOSTILE_FILES[case]
+    directory = tmp_path / "reg"
+    Registry(directory, include_env=False, include_bundled=False).add(make())
+    target = directory / ("demo-v1.json" if where == "entry" else "index.json")
+    target.unlink()
+    if where == "index":  # the entry stays; its index is what is hostile
+        pass
+    make_file(target)
+    # in a child with a time and memory limit: a regression blocks on the FIFO or reads /dev/zero forever
+    proc = run_bounded(["-c", _LOAD, str(directory)])
+    assert proc.returncode == 1 and "LOADED" not in proc.stdout, proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"nsad_lib.errors.EntryError: {target}: ") and message in last, proc.stderr[-2000:]
+    assert "RecursionError" not in proc.stderr
+
+
+def test_index_json_replaced_by_a_directory_is_an_error_in_process(tmp_path):
+    Registry(tmp_path, include_env=False, include_bundled=False).add(make())
+    (tmp_path / "index.json").unlink()
+    (tmp_path / "index.json").mkdir()
+    with pytest.raises(EntryError, match=r"index\.json: refused registry index: a directory, not a regular file"):
+        Registry(tmp_path, include_env=False, include_bundled=False).entries()
+
+
+def test_index_hashes_must_be_hex(tmp_path):
+    Registry(tmp_path, include_env=False, include_bundled=False).add(make())
+    (tmp_path / "index.json").write_text(json.dumps({"schema": 1, "entries": {"demo-v1": [[1]]}}))
+    with pytest.raises(EntryError, match=r"index\.json: unreadable registry index: the hash of 'demo-v1' is not 64 hex"):
+        Registry(tmp_path, include_env=False, include_bundled=False).entries()
+
+
+def test_rehashed_non_finite_entry_is_refused_on_load_naming_the_file(tmp_path):
+    data = make().to_dict()
+    data.update(formula="log(x)", parameters={})
+    path = write_entry_file(tmp_path, data, file_id="demo-v1")
+    reg = Registry(tmp_path, include_env=False, include_bundled=False)
+    with pytest.raises(EntryError) as info:
+        reg.entries()
+    assert str(info.value).startswith(f"{path}: ") and "non-finite" in str(info.value)
+    with pytest.raises(EntryError, match="non-finite"):
+        reg.resolve("demo-v1")
+    with pytest.raises(EntryError, match="non-finite"):
+        nsad_lib.registry.load_entry_file(path)
+    assert nsad_lib.registry.load_entry_file(path, check_numerics=False).formula == "log(x)"  # the file itself is well-formed
+
+
+def test_numerics_are_checked_once_per_formula_and_not_for_bundled_entries(tmp_path, monkeypatch):
+    import nsad_lib.entry as entry_mod
+    import nsad_lib.finite as finite
+
+    calls = []
+    real = finite.check_finite
+    monkeypatch.setattr(finite, "check_finite", lambda formula, values=None, **kw: (calls.append(formula.canonical), real(formula, values, **kw))[1])
+    monkeypatch.setattr(entry_mod, "_NUMERICS_CACHE", {})
+    reg = Registry(tmp_path, include_env=False)  # user directory + bundled
+    reg.add(make(formula="a*x + tanh(x)"), check_numerics=False)
+    for _ in range(3):
+        reg.entries()
+    assert calls == ["a*x + tanh(x)"]  # one check for the user entry, none for the bundled ones

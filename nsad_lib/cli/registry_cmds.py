@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from nsad_lib.cli._markup import plain, visible
+
 _MARK_STYLE = {"verified": "green", "predicted": "cyan", "fails": "red", "unknown": "dim"}
 
 
@@ -46,15 +48,16 @@ def list_command(
     table.add_column("continuous")
     table.add_column("discrete")
     table.add_column("summary", overflow="fold")
-    for e in entries:
+    for e in entries:  # entry fields are untrusted text: Text objects, never markup
         marks = _domain_marks(e)
         params = str(len(e.parameters)) + (" (trainable)" if e.trainable and e.parameters else "")
+        summary = e.summary if len(e.summary) <= 70 else e.summary[:67] + "..."
         table.add_row(
-            e.id,
-            e.formula,
+            plain(e.id),
+            plain(e.formula),
             params,
-            *(f"[{_MARK_STYLE.get(marks.get(d, 'unknown'), 'dim')}]{marks.get(d, 'unknown')}[/]" for d in ("continuous", "discrete")),
-            e.summary if len(e.summary) <= 70 else e.summary[:67] + "...",
+            *(plain(marks.get(d, "unknown"), _MARK_STYLE.get(marks.get(d, "unknown"), "dim")) for d in ("continuous", "discrete")),
+            plain(summary, one_line=True),
         )
     Console().print(table)
 
@@ -69,6 +72,7 @@ def show_command(
     from rich.console import Console
     from rich.panel import Panel
     from rich.syntax import Syntax
+    from rich.text import Text
 
     from nsad_lib.registry import Registry
 
@@ -83,22 +87,39 @@ def show_command(
         return
     formula = entry.formula_object()
     console = Console()
-    lines = [
-        f"[bold]{entry.id}[/]  {entry.summary}",
-        f"formula   {entry.formula}",
-        f"latex     {formula.latex()}",
-        f"f'(x)     {formula.derivative()}",
+    marks = _domain_marks(entry)
+    rows: list[tuple[str, object]] = [
+        ("formula", entry.formula),
+        ("latex", formula.latex()),
+        ("f'(x)", formula.derivative()),
     ]
     if entry.parameters:
-        lines.append(f"params    {entry.parameters} (recommended: {'trainable' if entry.trainable else 'frozen'})")
-    marks = _domain_marks(entry)
-    lines.append(f"domains   source={entry.domains.get('source')}, continuous={marks.get('continuous')}, discrete={marks.get('discrete')}")
-    lines.append(f"file      {located.path}")
-    lines.append(f"sha256    {entry.sha256}")
-    console.print(Panel("\n".join(lines), title="nsad-lib entry", expand=False))
-    console.print(Syntax(json.dumps({"provenance": entry.provenance, "domains": entry.domains, "metrics": entry.metrics}, indent=2, ensure_ascii=False), "json", word_wrap=True))
+        rows.append(("params", f"{entry.parameters} (recommended: {'trainable' if entry.trainable else 'frozen'})"))
+    rows.append(("domains", f"source={entry.domains.get('source')}, continuous={marks.get('continuous')}, discrete={marks.get('discrete')}"))
+    rows.append(("file", located.path))
+    rows.append(("sha256", entry.sha256))
+    # Every field is untrusted text (a summary may hold "[/]"): assembled as Text, never parsed as markup.
+    body = Text.assemble(plain(entry.id, "bold"), "  ", plain(_clip(entry.summary)))
+    for label, value in rows:
+        body.append("\n")
+        body.append_text(Text.assemble(f"{label:<10}", plain(value)))
+    console.print(Panel(body, title="nsad-lib entry", expand=False))
+    details = json.dumps({"provenance": entry.provenance, "domains": entry.domains, "metrics": entry.metrics}, indent=2, ensure_ascii=False)
+    console.print(Syntax(_clip(visible(details), SHOW_DETAILS_CHARS), "json", word_wrap=True))
     if plot is not None:
-        console.print(f"plot written to {plot}")
+        console.print(plain(f"plot written to {plot}"))
+
+
+#: Longest summary ``show`` prints in full (``--json`` prints everything).
+SHOW_SUMMARY_CHARS = 2_000
+#: Longest provenance/domains/metrics block ``show`` prints in full.
+SHOW_DETAILS_CHARS = 20_000
+
+
+def _clip(text: str, limit: int = SHOW_SUMMARY_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" ... [{len(text) - limit:,} more characters; `show --json` prints all]"
 
 
 def register(app: typer.Typer) -> None:
