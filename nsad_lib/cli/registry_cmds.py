@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-_MARK_STYLE = {"verified": "green", "predicted": "cyan", "fails": "red", "unknown": "dim"}
+_MARK_STYLE = {"verified": "green", "predicted": "cyan", "fails": "red", "mixed": "yellow", "unknown": "dim"}
 
 
 def _domain_marks(entry) -> dict[str, str]:  # -> {"continuous": mark, "discrete": mark}
@@ -53,27 +53,25 @@ def list_command(
             e.id,
             e.formula,
             params,
-            *(f"[{_MARK_STYLE.get(marks.get(d, 'unknown'), 'dim')}]{marks.get(d, 'unknown')}[/]" for d in ("continuous", "discrete")),
+            *(f"[{_MARK_STYLE.get(marks.get(d, 'unknown').split(' ')[0], 'dim')}]{marks.get(d, 'unknown')}[/]" for d in ("continuous", "discrete")),
             e.summary if len(e.summary) <= 70 else e.summary[:67] + "...",
         )
     Console().print(table)
 
 
 def show_command(
-    ref: str = typer.Argument(..., help="Entry id (higgs-v1) or name (latest version)."),
+    ref: str = typer.Argument(..., metavar="ID", help="Entry: ID (higgs-v1), NAME (latest version) or hf://OWNER/REPO/ID[@REVISION]."),
     plot: Optional[Path] = typer.Option(None, "--plot", dir_okay=False, help="Write a PNG of f and f' over [-5, 5]."),
     registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", exists=True, file_okay=False, help="Extra registry directory (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full entry as JSON."),
+    full: bool = typer.Option(False, "--full", help="Also print f'(x) and the full provenance."),
 ) -> None:
-    """Show one entry: formula, LaTeX, provenance and domains; optionally plot it."""
-    from rich.console import Console
-    from rich.panel import Panel
-    from rich.syntax import Syntax
+    """Show one entry: formula, LaTeX, parameters, source, metrics and domain marks; optionally plot it."""
+    from nsad_lib.cli._ids import resolve
+    from nsad_lib.cli._show import render
 
-    from nsad_lib.registry import Registry
-
-    located = Registry(registry or None).locate(ref)
-    entry = located.entry
+    resolved = resolve(ref, registry)
+    entry = resolved.entry
     if plot is not None:
         from nsad_lib.plotting import plot_formula
 
@@ -81,24 +79,9 @@ def show_command(
     if as_json:
         typer.echo(entry.to_json())
         return
-    formula = entry.formula_object()
-    console = Console()
-    lines = [
-        f"[bold]{entry.id}[/]  {entry.summary}",
-        f"formula   {entry.formula}",
-        f"latex     {formula.latex()}",
-        f"f'(x)     {formula.derivative()}",
-    ]
-    if entry.parameters:
-        lines.append(f"params    {entry.parameters} (recommended: {'trainable' if entry.trainable else 'frozen'})")
-    marks = _domain_marks(entry)
-    lines.append(f"domains   source={entry.domains.get('source')}, continuous={marks.get('continuous')}, discrete={marks.get('discrete')}")
-    lines.append(f"file      {located.path}")
-    lines.append(f"sha256    {entry.sha256}")
-    console.print(Panel("\n".join(lines), title="nsad-lib entry", expand=False))
-    console.print(Syntax(json.dumps({"provenance": entry.provenance, "domains": entry.domains, "metrics": entry.metrics}, indent=2, ensure_ascii=False), "json", word_wrap=True))
+    render(resolved, full=full)
     if plot is not None:
-        console.print(f"plot written to {plot}")
+        typer.echo(f"plot written to {plot}")
 
 
 def register(app: typer.Typer) -> None:
