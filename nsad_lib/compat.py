@@ -43,6 +43,10 @@ _SOURCE_CACHE: dict[tuple[str, str, int, int], Any] = {}
 def _resolve_entry(entry_or_id: Entry | str, registry: Any = None) -> Entry:
     if isinstance(entry_or_id, Entry):
         return entry_or_id
+    from nsad_lib.refs import is_hub_ref, resolve_ref
+
+    if is_hub_ref(entry_or_id):
+        return resolve_ref(entry_or_id).entry
     from nsad_lib.registry import Registry, default_registry
 
     reg = registry if isinstance(registry, Registry) else (Registry(registry) if registry else default_registry())

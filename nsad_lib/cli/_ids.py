@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.refs import Resolved
     from nsad_lib.registry import Registry
 
-ID_HELP = f"Entry: {FORMS}."
 REGISTRY_HELP = "Registry directory searched first (repeatable); also NSAD_REGISTRY_PATH."
 
 

@@ -60,7 +60,7 @@ def list_command(
 
 
 def show_command(
-    ref: str = typer.Argument(..., metavar="ID", help="Entry: ID (higgs-v1), NAME (latest version) or hf://OWNER/REPO/ID[@REVISION]."),
+    ref: str = typer.Argument(..., metavar="ID", help="Entry: ID (higgs-v1), NAME (latest version) or hf://OWNER/REPO/ID\\[@REVISION]."),
     plot: Optional[Path] = typer.Option(None, "--plot", dir_okay=False, help="Write a PNG of f and f' over [-5, 5]."),
     registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", exists=True, file_okay=False, help="Extra registry directory (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full entry as JSON."),
