@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 import numpy as np
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
-from nsad_lib.errors import NsadError
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.entry import Entry
