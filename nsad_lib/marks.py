@@ -60,6 +60,15 @@ class DomainMark:
     def fails(self) -> int:
         return sum(1 for v in self.datasets.values() if v != "transfers")
 
+    @property
+    def short(self) -> str:
+        """The mark for a narrow table column: ``verified 2/3`` (datasets agreeing / measured), ``1 dataset: fails``."""
+        n = len(self.datasets)
+        if n <= 1:
+            return self.text
+        agreeing = self.fails if self.status == "fails" else self.transfers
+        return f"{self.status} {agreeing}/{n}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "text": self.text, "datasets": dict(self.datasets)}
 

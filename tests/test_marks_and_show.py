@@ -221,3 +221,12 @@ def test_write_evidence_copy_keeps_the_bundled_evidence_and_says_the_name_is_unc
     assert Registry(registry).resolve("forest").id == "forest-v1"
     marks = domain_evidence(copy)
     assert marks["continuous"].transfers + marks["continuous"].fails >= 2  # counted per dataset
+
+
+def test_list_shows_counted_marks_and_json_the_full_text(capsys):
+    main(["list"])
+    out = capsys.readouterr().out
+    assert "fails 2/2" in out and "verified 2/2" in out and "mixed 1/2" in out
+    main(["list", "--json"])
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["hajbi2026-higgs-fig-v1"]["domains"]["discrete"] == "fails (2 of 2 datasets)"

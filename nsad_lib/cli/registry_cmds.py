@@ -46,8 +46,11 @@ def list_command(
     table.add_column("continuous")
     table.add_column("discrete")
     table.add_column("summary", overflow="fold")
+    from nsad_lib.marks import domain_evidence
+
+    table.caption = "marks: verified/fails/mixed N/M = N of the M measured datasets agree; predicted = not measured"
     for e in entries:
-        marks = _domain_marks(e)
+        marks = {d: m.short for d, m in domain_evidence(e).items()}
         params = str(len(e.parameters)) + (" (trainable)" if e.trainable and e.parameters else "")
         table.add_row(
             e.id,
