@@ -43,8 +43,8 @@ def list_command(
     table.add_column("id", style="bold", no_wrap=True)
     table.add_column("formula")
     table.add_column("params", justify="right")
-    table.add_column("continuous")
-    table.add_column("discrete")
+    table.add_column("continuous", no_wrap=True)
+    table.add_column("discrete", no_wrap=True)
     table.add_column("summary", overflow="fold")
     from nsad_lib.marks import domain_evidence
 
