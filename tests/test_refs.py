@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_hub import HIGGS, REPO, TOKEN, hub  # noqa: E402,F401  (the fake Hub fixture)
+from test_hub import HIGGS, REPO, TOKEN, hub, trained  # noqa: E402,F401  (the fake Hub fixtures)
 
 from nsad_lib.cli import main  # noqa: E402
 from nsad_lib.entry import Entry  # noqa: E402
@@ -148,3 +148,11 @@ def test_resolve_ref_uses_the_commit_cache_offline(hub):
     before = hub.request_count()
     again = resolve_ref(f"hf://{REPO}/{HIGGS}@{pushed.commit}")
     assert again.entry == first.entry and again.commit == pushed.commit and hub.request_count() == before
+
+
+def test_show_of_a_hub_entry_with_trained_parameters_says_so(hub, trained, capsys):
+    registry, entry, module = trained
+    push_to_hub([entry.id], REPO, token=TOKEN, registry=registry, weights={entry.id: module})
+    main(["show", f"hf://{REPO}/{entry.id}"])
+    out = capsys.readouterr().out
+    assert "trained parameters published" in out and "a = 0.5, b = 1.0" in out

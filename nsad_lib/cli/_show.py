@@ -76,6 +76,8 @@ def source_lines(entry: Any, resolved: "Resolved") -> list[str]:
         lines.append(f"new version of {prov['parent']} (evidence added)")
     if resolved.repo:
         lines.append(f"Hub: {resolved.repo}@{resolved.commit}")
+    if (resolved.directory / f"{entry.id}.safetensors").is_file():
+        lines.append("trained parameters published beside it (the parameters above are the initial values)")
     return [_clip(line) for line in lines] or ["(no provenance recorded)"]
 
 
