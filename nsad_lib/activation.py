@@ -275,8 +275,11 @@ class SymbolicActivation(nn.Module):
         return {n: float(getattr(self, n).detach().float()) for n in self._names}
 
     def sympy(self) -> sp.Expr:
-        """The expression with the current parameter values substituted."""
-        return self.formula.substituted(self.parameter_values())
+        """The expression with the current parameter values substituted (float32 values at their
+        shortest round-trip decimal: 0.71, not 0.709999978542328)."""
+        import numpy as np
+
+        return self.formula.substituted({n: float(str(np.float32(v))) for n, v in self.parameter_values().items()})
 
     def latex(self) -> str:
         """LaTeX of :meth:`sympy`."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -43,6 +43,10 @@ _SOURCE_CACHE: dict[tuple[str, str, int, int], Any] = {}
 def _resolve_entry(entry_or_id: Entry | str, registry: Any = None) -> Entry:
     if isinstance(entry_or_id, Entry):
         return entry_or_id
+    from nsad_lib.refs import is_hub_ref, resolve_ref
+
+    if is_hub_ref(entry_or_id):
+        return resolve_ref(entry_or_id).entry
     from nsad_lib.registry import Registry, default_registry
 
     reg = registry if isinstance(registry, Registry) else (Registry(registry) if registry else default_registry())
@@ -274,7 +278,10 @@ def write_evidence(verdict: Verdict, registry_dir: str | Path, *, registry: Any 
         raise EntryError(f"{target} is the bundled registry, which is read-only; pass a user registry directory")
     reg = Registry([target, *(registry.directories if registry is not None and hasattr(registry, "directories") else [])])
     parent = reg.resolve(verdict.entry_id)
-    transfers = [dict(t) for t in parent.domains.get("transfers", [])] + [evidence_record(verdict)]
+    from nsad_lib.marks import transfer_records
+
+    # the parent's records, those the bundled evidence file holds for it included, plus this one
+    transfers = transfer_records(parent) + [evidence_record(verdict)]
     provenance = {k: v for k, v in parent.provenance.items() if k not in ("created", "nsad_lib_version")}
     provenance["parent"] = parent.id
     if command:
@@ -289,33 +296,11 @@ def write_evidence(verdict: Verdict, registry_dir: str | Path, *, registry: Any 
 
 # -- marks for `nsad-lib list` ---------------------------------------------------------------
 def domain_marks(entry: Entry) -> dict[str, str]:
-    """``{"continuous": mark, "discrete": mark}`` from the entry alone (no data loaded).
+    """``{"continuous": mark, "discrete": mark}`` from the entry and the bundled evidence (no data loaded).
 
-    ``verified``: a measured record (probe or full protocol) says it transfers to that domain;
-    ``fails``: measured records say it fails there and none says it transfers; ``predicted``:
-    the entry's source domain (or ``any``), or a stored checker prediction of a transfer;
-    ``unknown`` otherwise.
+    Each mark says how many datasets support it (``"1 dataset: fails"``, ``"verified (2 of 3
+    datasets)"``); the rules are in :mod:`nsad_lib.marks`.
     """
-    marks = {"continuous": "unknown", "discrete": "unknown"}
-    domains: Mapping[str, Any] = entry.domains if isinstance(entry.domains, Mapping) else {}
-    source = domains.get("source", "unknown")
-    for dom in marks:
-        if source == dom or source == "any":
-            marks[dom] = "predicted"
-    measured: dict[str, set[str]] = {"continuous": set(), "discrete": set()}
-    for record in domains.get("transfers", []) or []:
-        if not isinstance(record, Mapping) or record.get("domain") not in marks:
-            continue
-        evidence = record.get("evidence") if isinstance(record.get("evidence"), Mapping) else {}
-        verdict = record.get("verdict")
-        if evidence.get("kind") == "prediction":
-            if verdict == "transfers" and marks[record["domain"]] == "unknown":
-                marks[record["domain"]] = "predicted"
-            continue
-        measured[record["domain"]].add("transfers" if verdict == "transfers" else "fails")
-    for dom, seen in measured.items():
-        if "transfers" in seen:
-            marks[dom] = "verified"
-        elif seen:
-            marks[dom] = "fails"
-    return marks
+    from nsad_lib.marks import domain_marks as marks
+
+    return marks(entry)

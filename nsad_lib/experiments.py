@@ -49,13 +49,15 @@ def activation_factory(spec: Union[str, ActivationFactory]) -> ActivationFactory
     """A zero-argument callable returning a *fresh* activation module for each position.
 
     ``spec`` is a torch builtin name (``relu``, ``gelu``, ``silu``, ``tanh``), a registry id or
-    name (``hajbi2026-higgs-fig-v1``), optionally suffixed ``:trainable`` or ``:fixed`` to choose
+    name (``hajbi2026-higgs-fig-v1``) or ``hf://OWNER/REPO/ID[@REVISION]``, optionally suffixed ``:trainable`` or ``:fixed`` to choose
     whether the formula's constants train, or already a callable. Unknown ids fail here, before
     any training.
     """
     if callable(spec):
         return spec
-    name, _, variant = spec.strip().partition(":")
+    from nsad_lib.refs import is_hub_ref, pin, split_variant
+
+    name, variant = split_variant(spec)
     if name.lower() in BUILTIN_ACTIVATIONS and not variant:
         return BUILTIN_ACTIVATIONS[name.lower()]
     if variant not in VARIANTS:
@@ -67,6 +69,8 @@ def activation_factory(spec: Union[str, ActivationFactory]) -> ActivationFactory
     if get is None:
         raise NsadError(f"activation {spec!r}: the registry is not available in this build; "
                         f"use one of {', '.join(BUILTIN_ACTIVATIONS)}")
+    if is_hub_ref(name):  # pull and verify once; every module built later comes from that commit's copy
+        name = pin(name)
     get(name, trainable=trainable)  # fail now on unknown ids (UnknownEntryError)
 
     def make() -> nn.Module:

@@ -114,8 +114,12 @@ def write_lock(path: str | os.PathLike[str], records: dict[str, LockRecord]) -> 
     atomic_write_bytes(Path(path), (json.dumps(body, sort_keys=True, indent=2) + "\n").encode("utf-8"))
 
 
-def lock(refs: Sequence[str], file: str | os.PathLike[str] = LOCK_FILE, *, endpoint: str | None = None, token: str | None = None) -> dict[str, LockRecord]:
-    """Pin ``refs`` (``hf://owner/repo/ID[@REV]`` or a local id/name) in ``file``; returns the new records."""
+def lock(refs: Sequence[str], file: str | os.PathLike[str] = LOCK_FILE, *, endpoint: str | None = None, token: str | None = None,
+         registry: "Sequence[str | os.PathLike[str]] | None" = None) -> dict[str, LockRecord]:
+    """Pin ``refs`` (``hf://owner/repo/ID[@REV]`` or a local id/name) in ``file``; returns the new records.
+
+    ``registry``: directories searched for local ids before ``NSAD_REGISTRY_PATH`` and the bundled registry.
+    """
     from nsad_lib.registry import Registry
 
     records = read_lock(file)
@@ -127,7 +131,7 @@ def lock(refs: Sequence[str], file: str | os.PathLike[str] = LOCK_FILE, *, endpo
             entry_id = result.ids[0]
             record = LockRecord(result.repo_id, result.commit, result.sha256[entry_id], result.weights_sha256[entry_id])
         else:
-            entry = Registry().resolve(ref)
+            entry = Registry(registry or None).resolve(ref)
             entry_id, record = entry.id, LockRecord(None, None, entry.sha256, None)
         old = records.get(entry_id)
         # another source (the local registry, or another Hub repo) is a different pin; a newer commit of
@@ -165,12 +169,12 @@ def _locate(record: LockRecord, entry_id: str, suffix: str) -> Path | None:
     return Path(cached) if isinstance(cached, str) else None
 
 
-def _verify_one(entry_id: str, record: LockRecord) -> LockProblem | None:
+def _verify_one(entry_id: str, record: LockRecord, registry: "Sequence[str | os.PathLike[str]] | None" = None) -> LockProblem | None:
     from nsad_lib.registry import Registry
 
     if record.repo is None:
         try:
-            located = Registry().locate(entry_id)
+            located = Registry(registry or None).locate(entry_id)
         except NsadError as exc:  # unknown id, or a damaged/conflicting local registry
             return LockProblem(entry_id, "(local registry)", str(exc))
         if located.entry.sha256 != record.sha256:
@@ -210,9 +214,9 @@ def _verify_one(entry_id: str, record: LockRecord) -> LockProblem | None:
     return None
 
 
-def verify_lock(file: str | os.PathLike[str] = LOCK_FILE) -> list[LockProblem]:
-    """Check every locked entry offline; an empty list means all match."""
+def verify_lock(file: str | os.PathLike[str] = LOCK_FILE, *, registry: "Sequence[str | os.PathLike[str]] | None" = None) -> list[LockProblem]:
+    """Check every locked entry offline; an empty list means all match (``registry``: as for :func:`lock`)."""
     if not os.path.lexists(file):
         raise HubError(f"{file}: no lock file (create one with `nsad-lib lock ID|hf://OWNER/REPO/ID@REV`)")
-    problems = [_verify_one(entry_id, record) for entry_id, record in sorted(read_lock(file).items())]
+    problems = [_verify_one(entry_id, record, registry) for entry_id, record in sorted(read_lock(file).items())]
     return [p for p in problems if p is not None]

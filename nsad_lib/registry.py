@@ -215,7 +215,11 @@ class Registry:
         return [e.id for e in self.entries()]
 
     def resolve(self, ref: str) -> Entry:
-        """An exact id (``higgs-v1``) or a name (``higgs`` -> its latest version)."""
+        """An exact id (``higgs-v1``) or a name (``higgs`` -> its latest version).
+
+        A name the bundled registry holds resolves to its latest *bundled* version, so a user
+        registry's ``higgs-v2`` (e.g. an evidence copy) is reached by its exact id only.
+        """
         return self.locate(ref).entry
 
     def locate(self, ref: str) -> Located:
@@ -227,13 +231,21 @@ class Registry:
         if ref in by_id:
             return by_id[ref]
         versions = [it for it in items if it.entry.name == ref]
+        bundled_ids = {it.entry.id for it in _scan(self.bundled)} if self.bundled is not None and versions else set()
+        if any(it.entry.id in bundled_ids for it in versions):
+            # a bundled name resolves among the bundled versions: a user copy (name-v2 written by
+            # `check --write-evidence`) does not shadow it; ask for it by its exact id
+            versions = [it for it in versions if it.entry.id in bundled_ids]
         if versions:
             return max(versions, key=lambda it: it.entry.version)
         candidates = sorted({*by_id, *(it.entry.name for it in items)})
         close = difflib.get_close_matches(ref, candidates, n=5, cutoff=0.5)
         hint = f"; close matches: {', '.join(close)}" if close else ""
         where = ", ".join(str(p) for p in self._sources())
-        raise UnknownEntryError(f"no registry entry {ref!r}{hint} (searched {where}; `nsad-lib list` shows all)")
+        raise UnknownEntryError(
+            f"no registry entry {ref!r}{hint} (searched {where}; add a directory with --registry DIR or {ENV_VAR}; "
+            "`nsad-lib list` shows all)"
+        )
 
     def __contains__(self, ref: object) -> bool:
         try:

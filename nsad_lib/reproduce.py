@@ -94,6 +94,14 @@ def row_label(dataset: str, model: str, activation: str) -> str:
     if activation == SPAMBASE_FORMULA_ID:
         return "Hybrid Specialist (3x + sin(x))" if dataset == "spambase" else \
             "Hybrid Transfer (Spambase formula)"
+    if activation.startswith("hf://"):  # hf://owner/repo/id@commit[:variant] -> "Light id[:variant] (owner/repo@abc1234)"
+        from nsad_lib.refs import split_variant
+
+        ref, variant = split_variant(activation)
+        path, _, revision = ref[len("hf://"):].partition("@")
+        owner, repo, entry_id = (path.split("/") + ["", "", ""])[:3]
+        where = f"{owner}/{repo}" + (f"@{revision[:7]}" if revision else "")
+        return f"Light {entry_id}{':' + variant if variant else ''} ({where})"
     return f"Light {activation}"
 
 
@@ -105,7 +113,12 @@ def plan(datasets: Sequence[str] = DEFAULT_DATASETS, activations: Sequence[str] 
     An unknown activation id or variant raises here, before any data is loaded.
     """
     from nsad_lib.experiments import activation_factory
+    from nsad_lib.refs import pin
 
+    # hf:// specs are pulled and verified here, then pinned to that commit: every run (in every
+    # worker) loads the same verified copy, offline, and results.json names the exact commit
+    activations = None if activations is None else [pin(a) for a in activations]
+    extra = [pin(a) for a in extra]
     for spec in dict.fromkeys([*(activations or ()), *extra]):
         activation_factory(spec)
     rows: list[RowSpec] = []

@@ -172,7 +172,9 @@ def test_markup_in_entry_fields_is_printed_literally_by_list_and_show(tmp_path, 
     assert "markup-v1" in out and "[/] [bold]x[/bold]" in out  # the first 70 characters, literally
     out = run_ok(["show", "markup-v1", "-r", str(tmp_path)], capsys)
     assert MARKUP in out and "\\x1b[2J" in out and "\x1b" not in out  # the escape sequence is shown, not sent
-    assert '"license": "[/]"' in out
+    out = run_ok(["show", "markup-v1", "--full", "-r", str(tmp_path)], capsys)
+    assert MARKUP in out and "\\x1b[2J" in out and "\x1b" not in out
+    assert '"license": "[/]"' in out  # the provenance JSON, literally
     # machine-readable output is the exact text
     data = json.loads(run_ok(["list", "--json", "-r", str(tmp_path)], capsys))
     assert [d["summary"] for d in data if d["id"] == "markup-v1"] == [MARKUP + "\x1b[2J"]

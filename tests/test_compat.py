@@ -218,13 +218,17 @@ def _entry(source: str, transfers: list) -> Entry:
 
 
 def test_domain_marks():
-    assert domain_marks(Registry().resolve("relu-v1")) == {"continuous": "predicted", "discrete": "predicted"}
-    assert domain_marks(Registry().resolve(HIGGS_FIG)) == {"continuous": "predicted", "discrete": "unknown"}
+    # bundled entries: measured evidence from registry/evidence.json (issue 14.11), with counts
+    assert domain_marks(Registry().resolve("relu-v1")) == {"continuous": "verified (2 of 2 datasets)",
+                                                          "discrete": "verified (2 of 2 datasets)"}
+    assert domain_marks(Registry().resolve(HIGGS_FIG)) == {"continuous": "mixed (1 of 2 datasets transfer)",
+                                                          "discrete": "fails (2 of 2 datasets)"}
     e = _entry("continuous", [
         {"dataset": "forest", "domain": "continuous", "verdict": "transfers", "evidence": {"accuracy": 0.82}},
         {"dataset": "spambase", "domain": "discrete", "verdict": "fails", "evidence": {"kind": "probe"}},
     ])
-    assert domain_marks(e) == {"continuous": "verified", "discrete": "fails"}
+    # one record is evidence about one dataset, not the whole domain
+    assert domain_marks(e) == {"continuous": "1 dataset: transfers", "discrete": "1 dataset: fails"}
     p = _entry("unknown", [{"dataset": "sms", "domain": "discrete", "verdict": "transfers",
                              "evidence": {"kind": "prediction"}}])
     assert domain_marks(p) == {"continuous": "unknown", "discrete": "predicted"}

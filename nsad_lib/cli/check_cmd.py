@@ -12,7 +12,7 @@ _STYLE = {"transfers": "bold green", "uncertain": "bold yellow", "does-not-trans
 
 
 def check_command(
-    entry_id: str = typer.Argument(..., metavar="ID", help="Registry id or name (latest version)."),
+    entry_id: str = typer.Argument(..., metavar="ID", help="Entry: ID (higgs-v1), NAME (latest version) or hf://OWNER/REPO/ID\\[@REVISION]."),
     data: str = typer.Option(..., "--data", "-d", help="Dataset name (higgs, forest, spambase, sms) or a data file."),
     target: Optional[str] = typer.Option(None, "--target", "-t", help="Label column of a data file (name or index; default: the last column)."),
     positive: Optional[str] = typer.Option(None, "--positive", help="Label value counted as the positive class, when a data file's label column has more than two values."),
@@ -29,19 +29,21 @@ def check_command(
     import shlex
     import sys
 
+    from nsad_lib.cli._ids import registry_with, resolve
     from nsad_lib.compat import check, write_evidence as write
     from nsad_lib.errors import NsadError
-    from nsad_lib.registry import Registry
 
     if write_evidence and not registry:
         raise NsadError("--write-evidence needs --registry DIR (a user registry; the bundled one is read-only)")
-    reg = Registry(registry) if registry else None
-    verdict = check(entry_id, data, target=target, probe=probe, registry=reg, sample_rows=sample_rows, seed=seed,
+    resolved = resolve(entry_id, registry)
+    reg = registry_with([resolved], registry)
+    verdict = check(resolved.entry, data, target=target, probe=probe, registry=reg, sample_rows=sample_rows, seed=seed,
                     probe_epochs=probe_epochs, probe_rows=probe_rows, positive=positive)
     written = None
     if write_evidence and registry:
         command = "nsad-lib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
         written = write(verdict, registry[0], registry=reg, command=command)
+        shadow = _bundled_holder(written.name)
     if as_json:
         out = verdict.to_dict()
         if written is not None:
@@ -49,6 +51,16 @@ def check_command(
         typer.echo(json.dumps(out, indent=2))
         return
     _print_human(verdict, written.id if written is not None else None)
+    if written is not None and shadow:
+        typer.echo(f"note: the name {written.name!r} still resolves to the bundled {shadow}; use the id {written.id} for this copy")
+
+
+def _bundled_holder(name: str) -> Optional[str]:
+    """The latest bundled id under ``name`` (None when the bundled registry does not hold it)."""
+    from nsad_lib.registry import Registry
+
+    versions = [e for e in Registry(include_env=False).entries() if e.name == name]
+    return max(versions, key=lambda e: e.version).id if versions else None
 
 
 def _print_human(verdict, written: Optional[str]) -> None:

@@ -12,6 +12,8 @@ from typing import List, Optional
 
 import typer
 
+from nsad_lib.cli._ids import registry_option
+
 
 def _parse_weights(items: List[str]) -> dict[str, Path]:
     from nsad_lib.hub import HubError
@@ -30,16 +32,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("push")
     def push_cmd(
-        ids: List[str] = typer.Argument(..., metavar="ID...", help="Registry ids (or names: latest version) to publish."),
+        ids: List[str] = typer.Argument(..., metavar="ID...", help="Entries to publish: ID, NAME (latest version) or hf://OWNER/REPO/ID\\[@REVISION]."),
         repo: str = typer.Option(..., "--repo", metavar="OWNER/NAME", help="Hub repository (created when missing)."),
         private: bool = typer.Option(False, "--private", help="Create the repository as private."),
         message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit message."),
         weights: List[str] = typer.Option([], "--weights", metavar="ID=PATH", help="Trained parameters (.safetensors) for an id; repeatable."),
+        registry: Optional[List[Path]] = registry_option(),
     ) -> None:
         """Publish entries to the Hub: files, index, model card and a tag per entry id."""
+        from nsad_lib.cli._ids import registry_with, resolve
         from nsad_lib.hub import push_to_hub
 
-        result = push_to_hub(ids, repo, private=private, commit_message=message, weights=_parse_weights(weights))
+        resolved = [resolve(ref, registry) for ref in ids]  # every ID form; unknown ids fail before any network call
+        result = push_to_hub([r.entry.id for r in resolved], repo, private=private, commit_message=message,
+                             weights=_parse_weights(weights), registry=registry_with(resolved, registry))
         state = "new commit" if result.committed else "unchanged, no new commit"
         typer.echo(f"{repo}@{result.commit} ({state}): {', '.join(result.ids)}")
         if result.tags_created:
@@ -65,23 +71,25 @@ def register(app: typer.Typer) -> None:
     def lock_cmd(
         refs: List[str] = typer.Argument(..., metavar="ID|hf://OWNER/REPO/ID[@REV]...", help="Entries to pin."),
         file: Path = typer.Option(Path("nsad.lock"), "--file", dir_okay=False, help="Lock file to update."),
+        registry: Optional[List[Path]] = registry_option(),
     ) -> None:
         """Pin entries (repository, commit, sha256) in a lock file."""
         from nsad_lib.lockfile import lock
 
-        for entry_id, record in lock(refs, file).items():
+        for entry_id, record in lock(refs, file, registry=registry).items():
             where = f"{record.repo}@{record.commit}" if record.repo else "local registry"
             typer.echo(f"locked {entry_id}: {where}, sha256 {record.sha256[:16]}...")
 
     @app.command("verify")
     def verify_cmd(
         file: Path = typer.Option(Path("nsad.lock"), "--file", dir_okay=False, help="Lock file to check."),
+        registry: Optional[List[Path]] = registry_option(),
     ) -> None:
         """Check every locked entry offline against the local copies."""
         from nsad_lib.hub import HubError
         from nsad_lib.lockfile import read_lock, verify_lock
 
-        problems = verify_lock(file)
+        problems = verify_lock(file, registry=registry)
         if problems:
             for problem in problems[1:]:
                 typer.secho(f"error: {problem}", err=True, fg="red")

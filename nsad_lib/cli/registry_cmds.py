@@ -8,9 +8,9 @@ from typing import Optional
 
 import typer
 
-from nsad_lib.cli._markup import plain, visible
+from nsad_lib.cli._markup import plain
 
-_MARK_STYLE = {"verified": "green", "predicted": "cyan", "fails": "red", "unknown": "dim"}
+_MARK_STYLE = {"verified": "green", "predicted": "cyan", "fails": "red", "mixed": "yellow", "unknown": "dim"}
 
 
 def _domain_marks(entry) -> dict[str, str]:  # -> {"continuous": mark, "discrete": mark}
@@ -45,39 +45,39 @@ def list_command(
     table.add_column("id", style="bold", no_wrap=True)
     table.add_column("formula")
     table.add_column("params", justify="right")
-    table.add_column("continuous")
-    table.add_column("discrete")
+    table.add_column("continuous", no_wrap=True)
+    table.add_column("discrete", no_wrap=True)
     table.add_column("summary", overflow="fold")
+    from nsad_lib.marks import domain_evidence
+
+    table.caption = "marks: verified/fails/mixed N/M = N of the M measured datasets agree; predicted = not measured"
     for e in entries:  # entry fields are untrusted text: Text objects, never markup
-        marks = _domain_marks(e)
+        marks = {d: m.short for d, m in domain_evidence(e).items()}
         params = str(len(e.parameters)) + (" (trainable)" if e.trainable and e.parameters else "")
         summary = e.summary if len(e.summary) <= 70 else e.summary[:67] + "..."
         table.add_row(
             plain(e.id),
             plain(e.formula),
             params,
-            *(plain(marks.get(d, "unknown"), _MARK_STYLE.get(marks.get(d, "unknown"), "dim")) for d in ("continuous", "discrete")),
+            *(plain(marks.get(d, "unknown"), _MARK_STYLE.get(marks.get(d, "unknown").split(" ")[0], "dim")) for d in ("continuous", "discrete")),
             plain(summary, one_line=True),
         )
     Console().print(table)
 
 
 def show_command(
-    ref: str = typer.Argument(..., help="Entry id (higgs-v1) or name (latest version)."),
+    ref: str = typer.Argument(..., metavar="ID", help="Entry: ID (higgs-v1), NAME (latest version) or hf://OWNER/REPO/ID\\[@REVISION]."),
     plot: Optional[Path] = typer.Option(None, "--plot", dir_okay=False, help="Write a PNG of f and f' over [-5, 5]."),
     registry: Optional[list[Path]] = typer.Option(None, "--registry", "-r", exists=True, file_okay=False, help="Extra registry directory (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full entry as JSON."),
+    full: bool = typer.Option(False, "--full", help="Also print f'(x) and the full provenance."),
 ) -> None:
-    """Show one entry: formula, LaTeX, provenance and domains; optionally plot it."""
-    from rich.console import Console
-    from rich.panel import Panel
-    from rich.syntax import Syntax
-    from rich.text import Text
+    """Show one entry: formula, LaTeX, parameters, source, metrics and domain marks; optionally plot it."""
+    from nsad_lib.cli._ids import resolve
+    from nsad_lib.cli._show import render
 
-    from nsad_lib.registry import Registry
-
-    located = Registry(registry or None).locate(ref)
-    entry = located.entry
+    resolved = resolve(ref, registry)
+    entry = resolved.entry
     if plot is not None:
         from nsad_lib.plotting import plot_formula
 
@@ -85,41 +85,9 @@ def show_command(
     if as_json:
         typer.echo(entry.to_json())
         return
-    formula = entry.formula_object()
-    console = Console()
-    marks = _domain_marks(entry)
-    rows: list[tuple[str, object]] = [
-        ("formula", entry.formula),
-        ("latex", formula.latex()),
-        ("f'(x)", formula.derivative()),
-    ]
-    if entry.parameters:
-        rows.append(("params", f"{entry.parameters} (recommended: {'trainable' if entry.trainable else 'frozen'})"))
-    rows.append(("domains", f"source={entry.domains.get('source')}, continuous={marks.get('continuous')}, discrete={marks.get('discrete')}"))
-    rows.append(("file", located.path))
-    rows.append(("sha256", entry.sha256))
-    # Every field is untrusted text (a summary may hold "[/]"): assembled as Text, never parsed as markup.
-    body = Text.assemble(plain(entry.id, "bold"), "  ", plain(_clip(entry.summary)))
-    for label, value in rows:
-        body.append("\n")
-        body.append_text(Text.assemble(f"{label:<10}", plain(value)))
-    console.print(Panel(body, title="nsad-lib entry", expand=False))
-    details = json.dumps({"provenance": entry.provenance, "domains": entry.domains, "metrics": entry.metrics}, indent=2, ensure_ascii=False)
-    console.print(Syntax(_clip(visible(details), SHOW_DETAILS_CHARS), "json", word_wrap=True))
+    render(resolved, full=full)
     if plot is not None:
-        console.print(plain(f"plot written to {plot}"))
-
-
-#: Longest summary ``show`` prints in full (``--json`` prints everything).
-SHOW_SUMMARY_CHARS = 2_000
-#: Longest provenance/domains/metrics block ``show`` prints in full.
-SHOW_DETAILS_CHARS = 20_000
-
-
-def _clip(text: str, limit: int = SHOW_SUMMARY_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f" ... [{len(text) - limit:,} more characters; `show --json` prints all]"
+        typer.echo(f"plot written to {plot}")
 
 
 def register(app: typer.Typer) -> None:

@@ -32,7 +32,8 @@ def reproduce(
     datasets: str = typer.Option("forest,spambase,higgs", "--datasets", help="Comma-separated datasets."),
     activations: Optional[str] = typer.Option(
         None, "--activations", help="Light activations to run instead of the paper's set: builtin names "
-        "(relu, gelu, silu) or registry ids, id:trainable for trainable constants."),
+        "(relu, gelu, silu), registry ids or names, or hf://OWNER/REPO/ID\\[@REVISION]; "
+        "add :trainable or :fixed to choose whether the constants train."),
     extra: Optional[str] = typer.Option(None, "--extra", help="Activations added to the set, e.g. higgs-v1."),
     no_heavy: bool = typer.Option(False, "--no-heavy", help="Skip the Heavy ReLU baseline."),
     seeds: str = typer.Option("42,43,44", "--seeds", help="Comma-separated seeds (the paper: 42,43,44)."),
