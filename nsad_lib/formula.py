@@ -56,6 +56,7 @@ __all__ = [
     "MAX_NUMBER_LENGTH",
     "X",
     "canonical",
+    "check_expression",
     "parse",
     "symbol",
 ]
@@ -792,6 +793,47 @@ def _round_floats(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({f: sp.Float(repr(float(f"{float(f):.15g}")), 15) for f in floats})
 
 
+#: Largest expression tree (nodes) a hand-built Formula may hold.
+MAX_NODES = 20_000
+
+#: Node types an expression of the formula language is made of (besides x and parameters).
+_ALLOWED_FUNCTIONS = frozenset(
+    {sp.sin, sp.cos, sp.tan, sp.tanh, sp.exp, sp.log, sp.Abs, sp.erf, sp.Max, sp.Min, *EXTRA_FUNCTIONS.values()}
+)
+
+
+def check_expression(expr: object, parameters: list[str] | tuple[str, ...] = ()) -> sp.Expr:
+    """Check that a (possibly hand-built) sympy object is an expression of the formula language.
+
+    Only numbers, ``pi``, ``E``, the real symbol ``x``, the declared parameters, ``+ * **`` and the
+    whitelisted functions are allowed; exact constants obey the same size rules as in parsed
+    text and every constant sub-expression must be a finite real number in the float64 range.
+    Raises :class:`FormulaError`; returns ``expr``.
+    """
+    if not isinstance(expr, sp.Expr):
+        raise FormulaError(f"a formula expression must be a sympy expression, not {type(expr).__name__}", None, None)
+    allowed_symbols = {X, *_check_parameter_names(list(parameters)).values()}
+    count = 0
+    for node in sp.preorder_traversal(expr):
+        count += 1
+        if count > MAX_NODES:
+            raise FormulaError(f"expression has more than {MAX_NODES} nodes", None, None)
+        if node.is_Symbol:
+            if node not in allowed_symbols:
+                raise FormulaError(f"expression uses the undeclared or non-real symbol {sp.sstr(node)!r}", None, None)
+        elif node.is_Rational or node.is_Float or node is sp.pi or node is sp.E:
+            continue
+        elif node.is_Add or node.is_Mul or node.is_Pow:
+            if type(node) not in (sp.Add, sp.Mul, sp.Pow):
+                raise FormulaError(f"expression node {type(node).__name__} is not in the formula language", None, None)
+        elif type(node) not in _ALLOWED_FUNCTIONS:
+            raise FormulaError(f"expression node {type(node).__name__} is not in the formula language", None, None)
+    with work_budget():
+        _check_constants(expr, depth=None)
+        _Constants().check(expr)
+    return expr
+
+
 def canonical(expr: sp.Expr) -> str:
     """Sympy's own printing of ``expr``; parsing it gives back an equal expression."""
     return sp.sstr(expr, order=None)
@@ -803,6 +845,20 @@ class Formula:
 
     expr: sp.Expr
     parameters: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A Formula only ever holds a checked expression: text must go through Formula.parse
+        # (sympy would otherwise evaluate it as Python code the first time it is used).
+        if isinstance(self.expr, str):
+            raise FormulaError(
+                "Formula(...) takes a parsed expression, not text: use Formula.parse(text, parameters)", None, None
+            )
+        if not isinstance(self.parameters, dict):
+            raise FormulaError(f"parameters must be a dict of name -> number, not {type(self.parameters).__name__}")
+        for name, value in self.parameters.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+                raise FormulaError(f"parameter {name!r} needs a finite number, got {value!r}", str(name), None)
+        check_expression(self.expr, list(self.parameters))
 
     @classmethod
     def parse(cls, text: str, parameters: Mapping[str, float] | None = None) -> "Formula":
