@@ -231,8 +231,13 @@ def check_finite(formula: Formula, values: Mapping[str, float] | None = None, *,
         xs = inputs_checked(program, params, dtype_name)
         grid = torch.tensor(xs, dtype=torch.float64).to(dtype)
         tparams = [torch.tensor(v, dtype=dtype) for v in params]
-        with torch.no_grad():
-            f, df = program.run_torch(grid, tparams, outputs=(0, 1))
+        try:
+            with torch.no_grad():
+                f, df = program.run_torch(grid, tparams, outputs=(0, 1))
+        except (RuntimeError, OverflowError) as exc:  # e.g. a constant beyond float16's range
+            raise EntryError(
+                f"formula {formula.canonical!r} cannot be evaluated in {dtype_name}: {str(exc).splitlines()[0]}"
+            ) from None
         for label, out in (("value", f), ("derivative", df)):
             out = torch.as_tensor(out, dtype=dtype).expand_as(grid)
             bad = ~torch.isfinite(out)

@@ -204,6 +204,12 @@ def test_non_finite_formula_is_refused_by_entry_create():
         Entry.create("pole", 1, "x/(x - 1/3)")
 
 
+def test_constant_beyond_float16_range_is_an_entry_error():
+    text = "((Min(a, 8701569361557.907))^(max(x, 1e-300)))+((pi)+(min(0.5, a, x)))"  # found by the fuzzer
+    with pytest.raises(EntryError, match="cannot be evaluated in float16"):
+        check_finite(Formula.parse(text, {"a": 0.5}))
+
+
 def test_every_16_bit_value_in_range_is_checked():
     f16 = all_values("float16", 100.0)
     bf16 = all_values("bfloat16", 100.0)
