@@ -375,6 +375,10 @@ def work_budget() -> Iterator[None]:
         raise FormulaError(
             f"formula needs too much symbolic work to build (over {MAX_WORK} steps; MAX_WORK)", None, None
         ) from None
+    except _PowerTooLarge:
+        if outer:
+            raise
+        raise FormulaError(f"numeric power is too large (over {MAX_EXACT_POWER_BITS} bits)", None, None) from None
     finally:
         _GUARD.depth = outer
 

@@ -171,6 +171,16 @@ def test_max_and_min_argument_count_is_capped_after_flattening():
         parse("Min(" + ",".join(f"x+{k}" for k in range(40)) + ")")
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["sqrt(((3)/(493))^((1000)+(x)))", "max(pdiv(0.001, (exp(sqrt(2)))/(erf((646142)^((978)+(x))))), 0.5)"],
+)
+def test_huge_powers_made_while_compiling_are_formula_errors(text):  # found by the fuzzer
+    formula = Formula.parse(text)
+    with pytest.raises(FormulaError, match="numeric power is too large"):
+        compile_program(formula.expr, (), derivatives=True)
+
+
 def test_work_budget_refuses_formulas_that_need_too_much_symbolic_work():
     def block(k: int, fn: str) -> str:
         return "Max(" + ",".join(f"{fn}({j}*x+{k})" for j in range(1, MAX_MINMAX_ARGS + 1)) + ")"
