@@ -11,6 +11,7 @@ one case (parse + compile with derivatives + Entry.create), and the slowest stri
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import sys
 import time
@@ -26,6 +27,8 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--numerics-every", type=int, default=20, help="run the finiteness check on 1 case in N")
+    ap.add_argument("--progress", type=int, default=0, help="print progress every N cases")
+    ap.add_argument("--hang-report", type=float, default=60.0, help="dump stacks when one case runs this long (s)")
     args = ap.parse_args()
     import numpy as np
 
@@ -36,13 +39,20 @@ def main() -> int:
     cases = formulas(args.n, args.seed)
     times, counts, slow, bugs = [], {}, [], 0
     t0 = time.perf_counter()
+    faulthandler.enable()
     for i, (text, params) in enumerate(cases):
+        if args.progress and i % args.progress == 0:
+            print(f"... {i} cases, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        # a case that hangs prints its text and every thread's stack (and the run goes on)
+        faulthandler.dump_traceback_later(args.hang_report, exit=False)
         try:
             outcome, seconds = run_case(text, params, i % args.numerics_every == 0)
         except Exception:  # noqa: BLE001 - a bug: report it
             bugs += 1
             print(f"BUG on {text[:200]!r} {params}:\n{traceback.format_exc()}", file=sys.stderr)
             continue
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         counts[outcome] = counts.get(outcome, 0) + 1
         times.append(seconds)
         slow.append((seconds, text))

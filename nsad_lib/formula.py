@@ -417,6 +417,25 @@ def _install_work_counters() -> None:
         _evalf.__doc__ = evalf.__doc__
         evalf_module.evalf = _evalf
 
+    # Polynomial expansion (sympy splits (a + b)**n into real and imaginary parts with dense
+    # polynomial arithmetic, e.g. when Heaviside checks im() of a Max derivative's argument):
+    # every dense product is charged by its size.
+    densearith = importlib.import_module("sympy.polys.densearith")
+    for name in ("dup_mul", "dup_sqr"):
+        original = getattr(densearith, name)
+        if getattr(original, "_nsad_guarded", False):
+            continue
+
+        def _charged(*args, _original=original):  # type: ignore[no-untyped-def]
+            if getattr(_GUARD, "depth", 0):
+                f, g = args[0], args[1] if _original.__name__ == "dup_mul" else args[0]
+                _spend(1 + len(f) * len(g) // 2000)
+            return _original(*args)
+
+        _charged._nsad_guarded = True  # type: ignore[attr-defined]
+        _charged.__name__ = name
+        setattr(densearith, name, _charged)
+
 
 _install_work_counters()
 
