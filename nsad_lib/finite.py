@@ -19,7 +19,8 @@ Finiteness is established, not sampled:
   the zero of ``psqrt``'s argument, and ``cos`` of ``tan``'s argument. Those quantities are
   evaluated on a float64 grid; every sign change and every local minimum of their magnitude is
   refined (bisection / ternary search to float64 resolution) to a candidate point, and the
-  2 * :data:`POLE_ULPS` + 1 float32 values (and float64 values) around each candidate are
+  2 * :data:`POLE_ULPS` + 1 float32 values (and float64 values) around each candidate (fewer, at
+  least 17, when there are hundreds of candidates: :data:`NEIGHBOURHOOD_POINTS` in all) are
   checked, together with the regular grid (:func:`check_grid`).
 """
 
@@ -36,8 +37,10 @@ from nsad_lib.formula import Formula
 CHECK_RANGE: dict[str, float] = {"float64": 1000.0, "float32": 1000.0, "float16": 100.0, "bfloat16": 100.0}
 #: float32/float64 values checked on each side of a candidate singularity (in units in the last place).
 POLE_ULPS = 256
+#: Most float32/float64 values checked around candidate points, all candidates together.
+NEIGHBOURHOOD_POINTS = 65_536
 #: Most candidate singular points examined (the closest to zero first); more are refused.
-MAX_CANDIDATES = 4096
+MAX_CANDIDATES = 2048
 
 _PROTECTED = ("pdiv", "pinv", "plog")
 
@@ -206,7 +209,10 @@ def inputs_checked(program: Any, params: list[float], dtype_name: str) -> np.nda
         return all_values(dtype_name, limit)
     np_dtype = np.float32 if dtype_name == "float32" else np.float64
     poles = candidate_points(program, params, limit)
-    near = _neighbourhood(poles, np_dtype, POLE_ULPS)
+    # at most NEIGHBOURHOOD_POINTS values in all: with many candidates (tan, periodic
+    # denominators) each gets a narrower neighbourhood, never under 8 ulps a side
+    ulps = max(8, min(POLE_ULPS, NEIGHBOURHOOD_POINTS // max(2 * poles.size, 1)))
+    near = _neighbourhood(poles, np_dtype, ulps)
     xs = np.concatenate([check_grid(limit), near]).astype(np_dtype).astype(np.float64)
     return np.unique(xs[np.isfinite(xs) & (np.abs(xs) <= limit)])
 
