@@ -40,7 +40,7 @@ import numpy as np
 import sympy as sp
 
 from nsad_lib.errors import FormulaError
-from nsad_lib.functions import EXTRA_FUNCTIONS, pdiv, pinv, plog, psqrt, sigmoid, softplus
+from nsad_lib.functions import EXTRA_FUNCTIONS, PROTECT_EPS, pdiv, pinv, plog, psqrt, sigmoid, softplus
 
 __all__ = [
     "FUNCTIONS",
@@ -48,11 +48,15 @@ __all__ = [
     "FormulaError",
     "MAX_DEPTH",
     "MAX_EXACT_POWER_BITS",
+    "MAX_CONSTANT_LOG2",
     "MAX_EXPONENT",
     "MAX_LENGTH",
+    "MAX_MINMAX_ARGS",
+    "MAX_WORK",
     "MAX_NUMBER_LENGTH",
     "X",
     "canonical",
+    "check_expression",
     "parse",
     "symbol",
 ]
@@ -69,6 +73,22 @@ MAX_NUMBER_LENGTH = 40
 MAX_EXACT_POWER_BITS = 4096
 #: Largest |exponent| accepted when the exponent is a number.
 MAX_EXPONENT = 10**6
+#: Every constant sub-expression (no ``x``, no parameter) must be a finite real number whose
+#: magnitude is below 2**MAX_CONSTANT_LOG2 (the float64 range) and, unless it is exactly zero,
+#: at least 2**MIN_CONSTANT_LOG2. It is evaluated in fixed 64-bit precision as soon as it is
+#: built, before sympy is allowed to use it, so sympy never evaluates a huge or tiny constant
+#: (``sin(exp(exp(exp(3))))`` would need pi to half a billion bits).
+MAX_CONSTANT_LOG2 = 1024
+MIN_CONSTANT_LOG2 = -1100
+#: Most arguments of one Max/Min (after flattening nested ones): sympy compares every pair.
+MAX_MINMAX_ARGS = 8
+#: Work budget of one parse (re-reads included) and of one compilation: sympy assumption
+#: queries plus numeric evaluations (weighted by precision) plus constants evaluated. The
+#: bundled registry formulas use at most ~550 (compilation with derivatives); one unit costs
+#: at most ~0.3 ms on a 2-core machine.
+MAX_WORK = 3_000
+#: Highest working precision (bits) sympy may use for a numeric evaluation during a build.
+MAX_EVALF_PREC = 4096
 
 #: Exact constants must be smaller than this in absolute value (numerator and denominator).
 _CONSTANT_BOUND = 10**MAX_NUMBER_LENGTH
@@ -324,6 +344,248 @@ _install_power_guard(sp.Rational)
 _install_power_guard(sp.Integer)
 
 
+class _WorkExceeded(BaseException):
+    """Raised inside sympy when a build is over its work budget (a BaseException, so that no
+    ``except Exception`` inside sympy can swallow it); turned into a FormulaError."""
+
+
+def _spend(amount: int = 1) -> None:
+    """Count work against the active budget (no-op outside a guarded build)."""
+    if getattr(_GUARD, "depth", 0):
+        _GUARD.work = getattr(_GUARD, "work", 0) + amount
+        if _GUARD.work > MAX_WORK:
+            raise _WorkExceeded
+
+
+@contextmanager
+def work_budget() -> Iterator[None]:
+    """Run a build (parse, lowering) under the work budget and the evaluation guards.
+
+    Nested uses share the outer budget. Exceeding it raises :class:`FormulaError`.
+    """
+    outer = getattr(_GUARD, "depth", 0)
+    if not outer:
+        _GUARD.work = 0
+    _GUARD.depth = outer + 1
+    try:
+        yield
+    except _WorkExceeded:
+        if outer:
+            raise
+        raise FormulaError(
+            f"formula needs too much symbolic work to build (over {MAX_WORK} steps; MAX_WORK)", None, None
+        ) from None
+    except _PowerTooLarge:
+        if outer:
+            raise
+        raise FormulaError(f"numeric power is too large (over {MAX_EXACT_POWER_BITS} bits)", None, None) from None
+    finally:
+        _GUARD.depth = outer
+
+
+def _install_work_counters() -> None:
+    """Count sympy's assumption queries and numeric evaluations while a build is guarded, and
+    refuse numeric evaluation above MAX_EVALF_PREC bits (both inert outside a build)."""
+    import importlib
+
+    # by module path: sympy.core re-exports functions under these same names
+    assumptions = importlib.import_module("sympy.core.assumptions")
+    evalf_module = importlib.import_module("sympy.core.evalf")
+
+    ask = assumptions._ask
+    if not getattr(ask, "_nsad_guarded", False):
+
+        def _ask(fact, obj):  # type: ignore[no-untyped-def]
+            if getattr(_GUARD, "depth", 0):
+                _spend()
+            return ask(fact, obj)
+
+        _ask._nsad_guarded = True  # type: ignore[attr-defined]
+        assumptions._ask = _ask
+
+    evalf = evalf_module.evalf
+    if not getattr(evalf, "_nsad_guarded", False):
+
+        def _evalf(x, prec, options):  # type: ignore[no-untyped-def]
+            if getattr(_GUARD, "depth", 0):
+                if prec > MAX_EVALF_PREC:
+                    raise _WorkExceeded
+                _spend(1 + prec // 256)
+            return evalf(x, prec, options)
+
+        _evalf._nsad_guarded = True  # type: ignore[attr-defined]
+        _evalf.__doc__ = evalf.__doc__
+        evalf_module.evalf = _evalf
+
+    # Polynomial expansion (sympy splits (a + b)**n into real and imaginary parts with dense
+    # polynomial arithmetic, e.g. when Heaviside checks im() of a Max derivative's argument):
+    # every dense product is charged by its size.
+    densearith = importlib.import_module("sympy.polys.densearith")
+    for name in ("dup_mul", "dup_sqr"):
+        original = getattr(densearith, name)
+        if getattr(original, "_nsad_guarded", False):
+            continue
+
+        def _charged(*args, _original=original):  # type: ignore[no-untyped-def]
+            if getattr(_GUARD, "depth", 0):
+                f, g = args[0], args[1] if _original.__name__ == "dup_mul" else args[0]
+                _spend(1 + len(f) * len(g) // 2000)
+            return _original(*args)
+
+        _charged._nsad_guarded = True  # type: ignore[attr-defined]
+        _charged.__name__ = name
+        setattr(densearith, name, _charged)
+
+
+_install_work_counters()
+
+
+# -- constant sub-expressions: evaluated in bounded precision before sympy may use them -----------
+
+import mpmath as _mpmath  # noqa: E402
+
+_MP = _mpmath.MPContext()
+_MP.prec = 64
+
+
+class _ConstantError(Exception):
+    """A constant sub-expression is not a finite real number of bounded size."""
+
+
+def _mag_ok(v) -> bool:  # type: ignore[no-untyped-def]
+    if not v:
+        return True
+    m = _MP.mag(v)  # 2**(m-1) <= |v| < 2**m
+    return MIN_CONSTANT_LOG2 <= m <= MAX_CONSTANT_LOG2
+
+
+def _log2_abs(v) -> float:  # type: ignore[no-untyped-def]
+    man, exp = _MP.frexp(v)  # |man| in [0.5, 1)
+    return float(exp) + math.log2(abs(float(man)))
+
+
+def _eval_call(func: type, vals: list) -> object:  # type: ignore[type-arg]
+    """The value of a whitelisted function at bounded numbers (arguments checked already)."""
+    mp = _MP
+    a = vals[0]
+    if func is sp.exp:
+        if a > 709 or a < -760:
+            raise _ConstantError("exp() of this constant is out of the float64 range")
+        return mp.exp(a)
+    if func is sp.log:
+        if a <= 0:
+            raise _ConstantError("log() of a constant that is not positive")
+        return mp.log(a)
+    if func is sp.sin:
+        return mp.sin(a)
+    if func is sp.cos:
+        return mp.cos(a)
+    if func is sp.tan:
+        return mp.tan(a)
+    if func is sp.tanh:
+        return mp.tanh(a)
+    if func is sp.erf:
+        return mp.erf(a)
+    if func is sp.Abs:
+        return abs(a)
+    if func is sp.sign:
+        return mp.sign(a)
+    if func is sigmoid:
+        if a < -760:
+            raise _ConstantError("sigmoid() of this constant is out of the float64 range")
+        return 1 / (1 + mp.exp(-a)) if a > -700 else mp.exp(a) / (1 + mp.exp(a))
+    if func is softplus:
+        if a < -760:
+            raise _ConstantError("softplus() of this constant is out of the float64 range")
+        return a + mp.log1p(mp.exp(-a)) if a > 0 else mp.log1p(mp.exp(a))
+    if func is plog:
+        return mp.log(abs(a)) if abs(a) > PROTECT_EPS else mp.zero
+    if func is psqrt:
+        return mp.sqrt(abs(a))
+    if func is pinv:
+        return 1 / a if abs(a) > PROTECT_EPS else mp.zero
+    if func is pdiv:
+        b = vals[1]
+        return a / b if abs(b) > PROTECT_EPS else mp.one
+    if func is sp.Max:
+        return max(vals)
+    if func is sp.Min:
+        return min(vals)
+    raise _ConstantError(f"{func.__name__}() is not in the formula language")
+
+
+class _Constants:
+    """Memoised bounded evaluation of the constant sub-expressions of one build."""
+
+    def __init__(self) -> None:
+        self.values: dict[sp.Basic, object] = {}
+
+    def check(self, expr: sp.Basic) -> None:
+        """Evaluate every constant sub-expression of ``expr`` not seen yet; FormulaError if one
+        is not a finite real number of bounded size."""
+        try:
+            self._value(expr)
+        except _ConstantError as exc:
+            raise FormulaError(f"constant sub-expression is not allowed: {exc}", None, None) from None
+        except RecursionError:
+            raise FormulaError("formula is nested too deeply", None, None) from None
+
+    def _value(self, node: sp.Basic):  # type: ignore[no-untyped-def]
+        """None for a node that depends on a symbol, else its value (an mpf)."""
+        values = self.values
+        if node in values:
+            return values[node]
+        if node.is_Symbol:
+            values[node] = None
+            return None
+        args = [self._value(a) for a in node.args]
+        if any(v is None for v in args) or isinstance(node, sp.Symbol):
+            values[node] = None
+            return None
+        _spend()
+        value = self._compute(node, args)
+        if not _MP.isfinite(value) or not isinstance(value, _MP.mpf) or not _mag_ok(value):
+            shown = sp.sstr(node)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise _ConstantError(f"{shown} is not a finite real number within the float64 range")
+        values[node] = value
+        return value
+
+    def _compute(self, node: sp.Basic, args: list):  # type: ignore[no-untyped-def]
+        mp = _MP
+        if node.is_Rational:
+            return mp.mpf(int(node.p)) / int(node.q)
+        if node.is_Float:
+            return mp.mpf(node._mpf_)
+        if node is sp.pi:
+            return +mp.pi
+        if node is sp.E:
+            return +mp.e
+        if node.is_Add:
+            return mp.fsum(args)
+        if node.is_Mul:
+            return mp.fprod(args)
+        if node.is_Pow:
+            base, expo = args
+            if base == 0:
+                if expo <= 0:
+                    raise _ConstantError("0 to a power that is not positive")
+                return mp.zero
+            if base < 0 and not node.args[1].is_integer:
+                raise _ConstantError("a negative number to a fractional power")
+            size = float(expo) * _log2_abs(base)
+            if not MIN_CONSTANT_LOG2 <= size <= MAX_CONSTANT_LOG2:
+                raise _ConstantError(f"{sp.sstr(node)[:60]} is out of the float64 range")
+            if base < 0:
+                return mp.power(-base, expo) * (-1 if int(node.args[1]) % 2 else 1)
+            return mp.power(base, expo)
+        if isinstance(node, sp.Function):
+            return _eval_call(type(node), args)
+        if node.is_infinite or node is sp.nan or node is sp.I:
+            raise _ConstantError("it is infinite, undefined or complex (e.g. 1/0, log(0), sqrt(-1))")
+        raise _ConstantError(f"{sp.sstr(node)[:60]} is not a finite real number")
+
+
 class _Parser:
     """Recursive descent over the token list; builds sympy objects, never runs text."""
 
@@ -333,6 +595,12 @@ class _Parser:
         self.i = 0
         self.depth = 0
         self.parameters = parameters
+        self.constants = _Constants()
+
+    def _checked(self, expr: sp.Expr) -> sp.Expr:
+        """Every new constant sub-expression is evaluated (bounded) before it is used further."""
+        self.constants.check(expr)
+        return expr
 
     # -- helpers -------------------------------------------------------------------------
     @property
@@ -371,8 +639,9 @@ class _Parser:
         while self.tok.kind == "op" and self.tok.text in "+-":
             op_token = self._advance()
             right = self.term()
-            result = sp.Add(result, right) if op_token.text == "+" else sp.Add(result, -right)
+            result = sp.Add(result, right) if op_token.text == "+" else sp.Add(result, self._checked(-right))
             _check_constants(result, op_token, depth=2)
+            self._checked(result)
         self.depth -= 1
         return result
 
@@ -384,8 +653,9 @@ class _Parser:
             if op_token.text == "*":
                 result = sp.Mul(result, right)
             else:
-                result = sp.Mul(result, sp.Pow(right, -1))
+                result = sp.Mul(result, self._checked(sp.Pow(right, -1)))
             _check_constants(result, op_token, depth=2)
+            self._checked(result)
         return result
 
     def unary(self) -> sp.Expr:
@@ -394,7 +664,7 @@ class _Parser:
             self._enter()
             operand = self.unary()
             self.depth -= 1
-            return -operand if op == "-" else operand
+            return self._checked(-operand) if op == "-" else operand
         return self.power()
 
     def power(self) -> sp.Expr:
@@ -404,7 +674,7 @@ class _Parser:
             self._enter()
             exponent = self.unary()  # right-associative; allows x^-1
             self.depth -= 1
-            return _check_constants(_checked_pow(base, exponent, op_token), op_token)
+            return self._checked(_check_constants(_checked_pow(base, exponent, op_token), op_token))
         return base
 
     def atom(self) -> sp.Expr:
@@ -451,7 +721,16 @@ class _Parser:
         if len(args) < min_args or (max_args is not None and len(args) > max_args):
             want = str(min_args) if min_args == max_args else f"at least {min_args}"
             raise FormulaError(f"{name.text}() takes {want} argument(s), got {len(args)}", name.text, name.pos)
-        return _check_constants(constructor(*args), name)
+        if constructor in (_max, _min):
+            cls = sp.Max if constructor is _max else sp.Min
+            count = sum(len(a.args) if a.func is cls else 1 for a in args)
+            if count > MAX_MINMAX_ARGS:
+                raise FormulaError(
+                    f"{name.text}() has {count} arguments (nested ones included); the limit is {MAX_MINMAX_ARGS}",
+                    name.text,
+                    name.pos,
+                )
+        return self._checked(_check_constants(constructor(*args), name))
 
 
 def _check_parameter_names(names: Iterator[str] | list[str]) -> dict[str, sp.Symbol]:
@@ -481,6 +760,11 @@ def parse(text: str, parameters: Mapping[str, float] | list[str] | tuple[str, ..
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}", None, MAX_LENGTH)
     symbols = _check_parameter_names(list(parameters))
+    with work_budget():  # one budget for the whole parse, re-reads included
+        return _parse_fixed_point(text, symbols)
+
+
+def _parse_fixed_point(text: str, symbols: Mapping[str, sp.Symbol]) -> sp.Expr:
     expr = _build(text, symbols)
     try:
         for _ in range(4):
@@ -503,7 +787,7 @@ def _build(text: str, symbols: Mapping[str, sp.Symbol], limit: int = MAX_LENGTH)
         raise FormulaError("formula is too long", None, limit)
     parser = _Parser(text, symbols)
     try:
-        with _guarded_evaluation():
+        with work_budget():
             expr = parser.parse()
             if any(expr.has(bad) for bad in _FORBIDDEN):
                 raise FormulaError(
@@ -532,6 +816,47 @@ def _round_floats(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({f: sp.Float(repr(float(f"{float(f):.15g}")), 15) for f in floats})
 
 
+#: Largest expression tree (nodes) a hand-built Formula may hold.
+MAX_NODES = 20_000
+
+#: Node types an expression of the formula language is made of (besides x and parameters).
+_ALLOWED_FUNCTIONS = frozenset(
+    {sp.sin, sp.cos, sp.tan, sp.tanh, sp.exp, sp.log, sp.Abs, sp.erf, sp.Max, sp.Min, *EXTRA_FUNCTIONS.values()}
+)
+
+
+def check_expression(expr: object, parameters: list[str] | tuple[str, ...] = ()) -> sp.Expr:
+    """Check that a (possibly hand-built) sympy object is an expression of the formula language.
+
+    Only numbers, ``pi``, ``E``, the real symbol ``x``, the declared parameters, ``+ * **`` and the
+    whitelisted functions are allowed; exact constants obey the same size rules as in parsed
+    text and every constant sub-expression must be a finite real number in the float64 range.
+    Raises :class:`FormulaError`; returns ``expr``.
+    """
+    if not isinstance(expr, sp.Expr):
+        raise FormulaError(f"a formula expression must be a sympy expression, not {type(expr).__name__}", None, None)
+    allowed_symbols = {X, *_check_parameter_names(list(parameters)).values()}
+    count = 0
+    for node in sp.preorder_traversal(expr):
+        count += 1
+        if count > MAX_NODES:
+            raise FormulaError(f"expression has more than {MAX_NODES} nodes", None, None)
+        if node.is_Symbol:
+            if node not in allowed_symbols:
+                raise FormulaError(f"expression uses the undeclared or non-real symbol {sp.sstr(node)!r}", None, None)
+        elif node.is_Rational or node.is_Float or node is sp.pi or node is sp.E:
+            continue
+        elif node.is_Add or node.is_Mul or node.is_Pow:
+            if type(node) not in (sp.Add, sp.Mul, sp.Pow):
+                raise FormulaError(f"expression node {type(node).__name__} is not in the formula language", None, None)
+        elif type(node) not in _ALLOWED_FUNCTIONS:
+            raise FormulaError(f"expression node {type(node).__name__} is not in the formula language", None, None)
+    with work_budget():
+        _check_constants(expr, depth=None)
+        _Constants().check(expr)
+    return expr
+
+
 def canonical(expr: sp.Expr) -> str:
     """Sympy's own printing of ``expr``; parsing it gives back an equal expression."""
     return sp.sstr(expr, order=None)
@@ -543,6 +868,20 @@ class Formula:
 
     expr: sp.Expr
     parameters: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A Formula only ever holds a checked expression: text must go through Formula.parse
+        # (sympy would otherwise evaluate it as Python code the first time it is used).
+        if isinstance(self.expr, str):
+            raise FormulaError(
+                "Formula(...) takes a parsed expression, not text: use Formula.parse(text, parameters)", None, None
+            )
+        if not isinstance(self.parameters, dict):
+            raise FormulaError(f"parameters must be a dict of name -> number, not {type(self.parameters).__name__}")
+        for name, value in self.parameters.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+                raise FormulaError(f"parameter {name!r} needs a finite number, got {value!r}", str(name), None)
+        check_expression(self.expr, list(self.parameters))
 
     @classmethod
     def parse(cls, text: str, parameters: Mapping[str, float] | None = None) -> "Formula":

@@ -28,10 +28,22 @@ class _RealFunction(sp.Function):
         return all(a.is_real for a in self.args) or None
 
     def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        # None (= "cannot evaluate") unless the result is a finite real Float: sympy's callers
+        # expect an mpf-backed number, and a NaN or complex infinity there used to escape as an
+        # AttributeError ('NaN' object has no attribute '_mpf_').
         if not all(a.is_number for a in self.args):
             return None
-        value = self._numeric_form()
-        return value.evalf(mlib.libmp.prec_to_dps(prec)) if value is not None else None
+        try:
+            value = self._numeric_form()
+            if value is None:
+                return None
+            dps = mlib.libmp.prec_to_dps(prec)
+            result = value.evalf(dps)
+            if not result.is_Number or result.is_finite is not True or result.is_real is not True:
+                return None
+            return sp.Float(result, dps)
+        except (TypeError, ValueError, ArithmeticError, AttributeError):
+            return None
 
     def _numeric_form(self) -> sp.Expr | None:  # overridden per function
         return None

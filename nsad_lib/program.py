@@ -434,7 +434,10 @@ def compile_program(expr: sp.Expr, param_names: Sequence[str] = (), derivatives:
 
     Output 0 is f, output 1 is df/dx, output 2+i is df/d(param i).
     """
-    return _compile_cached(expr, tuple(param_names), derivatives)
+    from nsad_lib.formula import work_budget
+
+    with work_budget():
+        return _compile_cached(expr, tuple(param_names), derivatives)
 
 
 @functools.lru_cache(maxsize=1)

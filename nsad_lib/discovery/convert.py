@@ -62,6 +62,9 @@ class Node:
 
 _TOKEN_RE = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^(),]))")
 _MAX_TOKENS = 20000
+_MAX_EMIT_DEPTH = 200
+#: Deepest nesting the reader follows (each level is several Python frames).
+_MAX_READ_DEPTH = 100
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
@@ -111,7 +114,7 @@ class _Reader:
 
     def expr(self) -> Node:
         self.depth += 1
-        if self.depth > 200:
+        if self.depth > _MAX_READ_DEPTH:
             raise FormulaError("backend expression is nested too deeply")
         node = self.term()
         while self.peek()[0] == "op" and self.peek()[1] in "+-":
@@ -130,7 +133,11 @@ class _Reader:
     def unary(self) -> Node:
         if self.peek()[0] == "op" and self.peek()[1] in "+-":
             op = self.take()[1]
+            self.depth += 1
+            if self.depth > _MAX_READ_DEPTH:
+                raise FormulaError("backend expression is nested too deeply")
             inner = self.unary()
+            self.depth -= 1
             return Node("neg", "-", (inner,)) if op == "-" else inner
         return self.power()
 
@@ -138,7 +145,12 @@ class _Reader:
         base = self.atom()
         if self.peek()[0] == "op" and self.peek()[1] in ("^", "**"):
             self.take()
-            return Node("op", "^", (base, self.unary()))
+            self.depth += 1
+            if self.depth > _MAX_READ_DEPTH:
+                raise FormulaError("backend expression is nested too deeply")
+            exponent = self.unary()
+            self.depth -= 1
+            return Node("op", "^", (base, exponent))
         return base
 
     def atom(self) -> Node:
@@ -177,7 +189,10 @@ def to_text(node: Node, backend: str, constants: Mapping[str, str] | None = None
     functions = FUNCTION_MAPS[backend]
     extra = dict(constants or {})
 
-    def emit(n: Node) -> str:
+    def emit(n: Node, depth: int = 0) -> str:
+        # a left-associative chain (x*x*...*x) nests one level per operator: bound it here
+        if depth > _MAX_EMIT_DEPTH:
+            raise FormulaError(f"backend expression is nested more than {_MAX_EMIT_DEPTH} levels deep")
         if n.kind == "num":
             return n.value
         if n.kind == "var":
@@ -189,9 +204,9 @@ def to_text(node: Node, backend: str, constants: Mapping[str, str] | None = None
                 return n.value
             raise FormulaError(f"{backend} expression uses unknown name {n.value!r}", n.value, None)
         if n.kind == "neg":
-            return f"(-{emit(n.args[0])})"
+            return f"(-{emit(n.args[0], depth + 1)})"
         if n.kind == "op":
-            a, b = (emit(arg) for arg in n.args)
+            a, b = (emit(arg, depth + 1) for arg in n.args)
             return f"({a} {n.value} {b})"
         template = functions.get(n.value.lower()) if n.kind == "call" else None
         if template is None:
@@ -199,7 +214,7 @@ def to_text(node: Node, backend: str, constants: Mapping[str, str] | None = None
         arity = template.count("{1}") and 2 or 1
         if len(n.args) != arity:
             raise FormulaError(f"{backend} function {n.value!r} takes {arity} argument(s), got {len(n.args)}", n.value, None)
-        return template.format(*(emit(a) for a in n.args))
+        return template.format(*(emit(a, depth + 1) for a in n.args))
 
     return emit(node)
 
