@@ -18,9 +18,9 @@ import sympy as sp
 import torch
 import torch.nn.functional as F
 
-from nsad_lib.formula import X, Formula
-from nsad_lib.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
-from nsad_lib.torch_ops import TORCH_OPS
+from nsad_lib.formula.language import X, Formula
+from nsad_lib.formula.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
+from nsad_lib.nn.executor import TORCH_OPS
 
 _FUNCS: dict[Any, Callable[..., torch.Tensor]] = {
     sp.sin: torch.sin,

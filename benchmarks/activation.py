@@ -49,7 +49,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import nsad_lib  # noqa: E402
-from nsad_lib.registry import list_entries  # noqa: E402
+from nsad_lib.registry.store import list_entries  # noqa: E402
 
 from _naive import NaiveComposed, count_ops  # noqa: E402
 from _paths import UPDATE_HELP, output_stem  # noqa: E402
@@ -157,7 +157,7 @@ def sympytorch_for(entry: Any, device: torch.device) -> Fn | None:
         import sympytorch  # type: ignore[import-not-found]
     except ImportError:
         return None
-    from nsad_lib.functions import sigmoid, softplus
+    from nsad_lib.formula.functions import sigmoid, softplus
 
     formula = entry.formula_object()
     expr = formula.substituted()

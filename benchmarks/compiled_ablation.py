@@ -54,9 +54,9 @@ from activation import (  # noqa: E402
 
 import nsad_lib  # noqa: E402
 from _paths import UPDATE_HELP, output_stem  # noqa: E402
-from nsad_lib.formula import canonical  # noqa: E402
-from nsad_lib.functions import sigmoid, softplus  # noqa: E402
-from nsad_lib.registry import list_entries  # noqa: E402
+from nsad_lib.formula.language import canonical  # noqa: E402
+from nsad_lib.formula.functions import sigmoid, softplus  # noqa: E402
+from nsad_lib.registry.store import list_entries  # noqa: E402
 
 #: Program instructions that are transcendental functions (one call per element each).
 TRANSCENDENTAL = ("sin", "cos", "tan", "tanh", "exp", "log", "erf", "erfc", "sigmoid", "softplus")

@@ -65,7 +65,7 @@ def load_cache(path: Path) -> dict[tuple, dict]:
 
 def real_accuracy(ds, label: str, factory, seeds, epochs, cache: dict, cache_path: Path) -> float:
     """Mean test accuracy of Light+``label`` over ``seeds`` (cached per run)."""
-    from nsad_lib.experiments import train_and_evaluate
+    from nsad_lib.paper.protocol import train_and_evaluate
 
     accs = []
     for seed in seeds:
@@ -95,9 +95,9 @@ def agrees(prediction: str, real: str) -> bool:
 def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str]) -> list[dict]:
     import torch
 
-    from nsad_lib import datasets
-    from nsad_lib.activation import SymbolicActivation
-    from nsad_lib.compat import check
+    from nsad_lib.data import datasets
+    from nsad_lib.nn.activation import SymbolicActivation
+    from nsad_lib.compat.check import check
 
     torch.set_num_threads(1)
     cache = load_cache(cache_path)
@@ -134,7 +134,7 @@ def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str])
 
 
 def heldout_entries(formulas: list[str]) -> list:
-    from nsad_lib.entry import Entry
+    from nsad_lib.registry.entry import Entry
 
     return [Entry.create(f"heldout-{i + 1}", 1, text, summary="held-out formula (not in the registry)")
             for i, text in enumerate(formulas)]
@@ -142,8 +142,8 @@ def heldout_entries(formulas: list[str]) -> list:
 
 def predict(entries, datasets_) -> list[dict]:
     """The checker's verdicts only (no training): what ``--predict-only`` records."""
-    from nsad_lib import datasets
-    from nsad_lib.compat import check
+    from nsad_lib.data import datasets
+    from nsad_lib.compat.check import check
 
     out = []
     for name in datasets_:
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="", help="also write the rows as JSON here")
     args = parser.parse_args(argv)
 
-    from nsad_lib.registry import Registry
+    from nsad_lib.registry.store import Registry
 
     seeds = tuple(int(s) for s in args.seeds.split(","))
     reg = Registry(args.registry or None)

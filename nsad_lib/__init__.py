@@ -14,17 +14,17 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first attribute access)
 _LAZY: dict[str, str] = {
-    "get": "nsad_lib.registry",
-    "list_entries": "nsad_lib.registry",
-    "info": "nsad_lib.registry",
-    "Registry": "nsad_lib.registry",
-    "Entry": "nsad_lib.entry",
-    "Formula": "nsad_lib.formula",
-    "parse": "nsad_lib.formula",
-    "SymbolicActivation": "nsad_lib.activation",
-    "check": "nsad_lib.compat",
-    "push_to_hub": "nsad_lib.hub",
-    "pull": "nsad_lib.hub",
+    "get": "nsad_lib.registry.store",
+    "list_entries": "nsad_lib.registry.store",
+    "info": "nsad_lib.registry.store",
+    "Registry": "nsad_lib.registry.store",
+    "Entry": "nsad_lib.registry.entry",
+    "Formula": "nsad_lib.formula.language",
+    "parse": "nsad_lib.formula.language",
+    "SymbolicActivation": "nsad_lib.nn.activation",
+    "check": "nsad_lib.compat.check",
+    "push_to_hub": "nsad_lib.hub.api",
+    "pull": "nsad_lib.hub.api",
     "NsadError": "nsad_lib.errors",
     "FormulaError": "nsad_lib.errors",
     "EntryError": "nsad_lib.errors",
@@ -36,12 +36,12 @@ _LAZY: dict[str, str] = {
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nsad_lib.activation import SymbolicActivation
-    from nsad_lib.entry import Entry
+    from nsad_lib.nn.activation import SymbolicActivation
+    from nsad_lib.registry.entry import Entry
     from nsad_lib.errors import DataError, EntryConflictError, EntryError, FormulaError, NsadError, UnknownEntryError
-    from nsad_lib.formula import Formula, parse
-    from nsad_lib.hub import pull, push_to_hub
-    from nsad_lib.registry import Registry, get, info, list_entries
+    from nsad_lib.formula.language import Formula, parse
+    from nsad_lib.hub.api import pull, push_to_hub
+    from nsad_lib.registry.store import Registry, get, info, list_entries
 
 
 def __getattr__(name: str) -> Any:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nsad_lib.entry import Entry
-from nsad_lib.registry import Registry
+from nsad_lib.registry.entry import Entry
+from nsad_lib.registry.store import Registry
 
 REPO = Path(__file__).resolve().parents[1]
 CREATED = "2026-11-28T12:00:00Z"

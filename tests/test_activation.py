@@ -11,9 +11,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import nsad_lib
-from nsad_lib.activation import SymbolicActivation
-from nsad_lib.formula import X, symbol
-from nsad_lib.registry import Registry
+from nsad_lib.nn.activation import SymbolicActivation
+from nsad_lib.formula.language import X, symbol
+from nsad_lib.registry.store import Registry
 
 SEED_IDS = [e.id for e in Registry(include_env=False).entries() if e.provenance.get("method", {}).get("strategy") == "literature"]
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -176,7 +176,7 @@ def test_introspection():
     assert "a*x*sigmoid(b*x)" in repr(act) and "demo-v1" in repr(act)
     with torch.no_grad():
         act.a.fill_(0.5)
-    from nsad_lib.functions import sigmoid
+    from nsad_lib.formula.functions import sigmoid
 
     assert act.sympy() == sp.Float(0.5) * X * sigmoid(sp.Float(2.0) * X)
     assert symbol("a") not in act.sympy().free_symbols

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from nsad_lib.atomic import atomic_write_bytes, atomic_write_text
+from nsad_lib.util.atomic import atomic_write_bytes, atomic_write_text
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 

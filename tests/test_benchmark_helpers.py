@@ -13,7 +13,7 @@ import sympy as sp
 import torch
 
 import nsad_lib
-from nsad_lib.formula import canonical
+from nsad_lib.formula.language import canonical
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 

@@ -100,7 +100,7 @@ def test_describe_os_error_wording(tmp_path):
     import errno
     import os
 
-    from nsad_lib.os_errors import describe_os_error, not_regular_file
+    from nsad_lib.util.os_errors import describe_os_error, not_regular_file
 
     f = tmp_path / "plain"
     f.write_text("x")

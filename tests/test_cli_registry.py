@@ -47,7 +47,7 @@ def test_show_plot_writes_a_png(tmp_path, capsys):
 
 
 def test_show_json_round_trips(capsys):
-    from nsad_lib.entry import Entry
+    from nsad_lib.registry.entry import Entry
 
     entry = Entry.from_json(run_ok(["show", "silu-v1", "--json"], capsys))
     assert entry.id == "silu-v1"
@@ -80,7 +80,7 @@ def test_console_script_runs_in_a_subprocess():
 def _registry_case(directory, case):
     import sys as _sys
 
-    from nsad_lib.entry import Entry, content_hash
+    from nsad_lib.registry.entry import Entry, content_hash
 
     directory.mkdir(parents=True)
     entry = Entry.create("demo", 1, "a*x + sin(x)", parameters={"a": 0.5}, summary="t", provenance={"license": "CC0-1.0"})
@@ -156,8 +156,8 @@ MARKUP = "[/] [bold]x[/bold] [link=https://evil.example]click[/link] [red \\"
 
 
 def _markup_registry(directory):
-    from nsad_lib.entry import Entry
-    from nsad_lib.registry import Registry
+    from nsad_lib.registry.entry import Entry
+    from nsad_lib.registry.store import Registry
 
     entry = Entry.create("markup", 1, "a*x + sin(x)", parameters={"a": 0.5}, summary=MARKUP + "\x1b[2J",
                          provenance={"license": "[/]", "note": "[bold"})

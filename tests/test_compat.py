@@ -12,13 +12,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from nsad_lib import datasets
-from nsad_lib.compat import check, domain_marks, evidence_record, write_evidence
-from nsad_lib.dataset_types import Dataset
-from nsad_lib.entry import Entry
+from nsad_lib.data import datasets
+from nsad_lib.compat.check import check, domain_marks, evidence_record, write_evidence
+from nsad_lib.data.types import Dataset
+from nsad_lib.registry.entry import Entry
 from nsad_lib.errors import DataError, UnknownEntryError
-from nsad_lib.profile_data import one_hot_blocks, profile_data
-from nsad_lib.registry import Registry, bundled_path
+from nsad_lib.data.profile import one_hot_blocks, profile_data
+from nsad_lib.registry.store import Registry, bundled_path
 
 HIGGS_FIG = "hajbi2026-higgs-fig-v1"
 _CACHE: dict[str, Dataset] = {}
@@ -160,7 +160,7 @@ def test_no_probe_verdict_does_not_read_labels():
 
 
 def test_profile_uses_training_split_rows_only():
-    from nsad_lib.experiments import split_indices
+    from nsad_lib.paper.protocol import split_indices
 
     ds = real("spambase")
     _, test = split_indices(ds.n_rows, 42)
@@ -245,7 +245,8 @@ def _large_table(path, rows: int = 60_000) -> None:
 
 
 def test_check_reads_only_the_profiled_rows_of_a_large_file(tmp_path, monkeypatch):
-    from nsad_lib import compat, tabular
+    from nsad_lib.compat import check as compat
+    from nsad_lib.data import tabular
 
     path = tmp_path / "big.csv"
     _large_table(path)
@@ -271,7 +272,7 @@ def test_check_reads_only_the_profiled_rows_of_a_large_file(tmp_path, monkeypatc
 
 
 def load_file_for_test(path):
-    from nsad_lib.tabular import load_file
+    from nsad_lib.data.tabular import load_file
 
     return load_file(path, target=-1)
 

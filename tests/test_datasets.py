@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nsad_lib import dataset_parsers, datasets
-from nsad_lib.downloads import Download, fetch
-from nsad_lib.errors import DataError, NsadError
-from nsad_lib.tabular import load_file
+from nsad_lib.data import parsers as dataset_parsers
 
-SAMPLES = Path(datasets.__file__).parent / "data" / "samples"
+from nsad_lib.data import datasets
+from nsad_lib.data.downloads import Download, fetch
+from nsad_lib.errors import DataError, NsadError
+from nsad_lib.data.tabular import load_file
+
+SAMPLES = Path(datasets.__file__).parent / "samples"
 SPAMBASE_SHA = "b1ef93de71f97714d3d7d4f58fc9f718da7bbc8ac8a150eff2778616a8097b12"
 
 
@@ -355,7 +357,7 @@ def test_subset_keeps_provenance_and_notes_the_rows():
 def test_load_with_download_fetches_then_loads(server, tmp_path, monkeypatch):
     import dataclasses
 
-    from nsad_lib import dataset_catalog
+    from nsad_lib.data import catalog as dataset_catalog
 
     root, base = server
     (root / "spambase.data").write_bytes(spambase_bytes())
@@ -380,7 +382,7 @@ def test_header_only_csv_is_no_data_rows_not_an_index_error(tmp_path):
     path.write_text("a,b,label\n")
     with pytest.raises(DataError, match=r"header\.csv: no data rows, only a header; at least 50"):
         load_file(path, target="label")
-    from nsad_lib.tabular import binary_target
+    from nsad_lib.data.tabular import binary_target
 
     with pytest.raises(DataError, match="no values"):  # the function itself, given an empty column
         binary_target(pd.Series([], dtype=float), "label", path)
@@ -396,7 +398,7 @@ def test_one_row_is_too_few_rows_not_one_class(tmp_path):
 
 @pytest.mark.parametrize("field, count", [("a", 1_000_000), ("column_with_a_long_name_0123456789", 200_000)])
 def test_a_huge_header_is_refused_before_pandas(tmp_path, monkeypatch, field, count):
-    from nsad_lib import tabular
+    from nsad_lib.data import tabular
 
     path = tmp_path / "wide.csv"
     path.write_text(",".join([field] * count) + "\n" + ",".join(["1"] * 100) + "\n")
@@ -467,8 +469,8 @@ def test_california_housing_is_refused_as_regression(shared_data):
 # --- sampled reads -------------------------------------------------------------------------------
 
 def test_load_file_rows_reads_only_the_chosen_rows(tmp_path, monkeypatch):
-    from nsad_lib import tabular
-    from nsad_lib.tabular import count_data_rows, load_file_rows
+    from nsad_lib.data import tabular
+    from nsad_lib.data.tabular import count_data_rows, load_file_rows
 
     df = frame(500)
     for name, sep in (("d.csv", ","), ("d.tsv.gz", "\t")):
@@ -499,7 +501,7 @@ def test_load_file_rows_reads_only_the_chosen_rows(tmp_path, monkeypatch):
 
 def test_warn_small_validation():
     from nsad_lib.errors import SmallDataWarning
-    from nsad_lib.tabular import MIN_VALIDATION_ROWS, warn_small_validation
+    from nsad_lib.data.tabular import MIN_VALIDATION_ROWS, warn_small_validation
 
     assert MIN_VALIDATION_ROWS == 200
     with pytest.warns(SmallDataWarning, match=r"validation scores come from only 120 rows \(fewer than 200\)"):

@@ -137,7 +137,7 @@ def test_cli_json_has_the_entry_the_validation_table_and_the_timings(tmp_path, c
 @pytest.fixture
 def no_data(monkeypatch):
     """Loading any data fails the test: argument errors must come first."""
-    from nsad_lib import datasets
+    from nsad_lib.data import datasets
 
     def loaded(*_a, **_k):
         raise AssertionError("data was loaded before the argument error")

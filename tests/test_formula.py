@@ -13,9 +13,9 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nsad_lib import formula as formula_module
+from nsad_lib.formula import language as formula_module
 from nsad_lib.errors import FormulaError
-from nsad_lib.formula import (
+from nsad_lib.formula.language import (
     FUNCTIONS,
     MAX_EXACT_POWER_BITS,
     MAX_LENGTH,
@@ -26,8 +26,8 @@ from nsad_lib.formula import (
     parse,
     symbol,
 )
-from nsad_lib.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
-from nsad_lib.registry import Registry
+from nsad_lib.formula.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
+from nsad_lib.registry.store import Registry
 
 SEED_IDS = ["relu-v1", "gelu-v1", "silu-v1", "hajbi2026-higgs-readme-v1", "hajbi2026-higgs-fig-v1", "hajbi2026-spambase-fig-v1"]
 

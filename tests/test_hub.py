@@ -34,13 +34,13 @@ from hostile_entries import HOSTILE_ENTRIES, HOSTILE_FILES, run_bounded  # noqa:
 from hub_server import FakeHub  # noqa: E402
 
 import nsad_lib  # noqa: E402
-from nsad_lib.activation import SymbolicActivation  # noqa: E402
+from nsad_lib.nn.activation import SymbolicActivation  # noqa: E402
 from nsad_lib.cli import main  # noqa: E402
-from nsad_lib.entry import Entry  # noqa: E402
+from nsad_lib.registry.entry import Entry  # noqa: E402
 from nsad_lib.errors import EntryError  # noqa: E402
-from nsad_lib.hub import HUB_INDEX, HubError, get_from_hub, parse_ref, pull, push_to_hub  # noqa: E402
-from nsad_lib.lockfile import lock, read_lock, verify_lock  # noqa: E402
-from nsad_lib.registry import LOCK_FILE, Registry  # noqa: E402
+from nsad_lib.hub.api import HUB_INDEX, HubError, get_from_hub, parse_ref, pull, push_to_hub  # noqa: E402
+from nsad_lib.hub.lockfile import lock, read_lock, verify_lock  # noqa: E402
+from nsad_lib.registry.store import LOCK_FILE, Registry  # noqa: E402
 
 TOKEN = "hf_test_alice"
 REPO = "alice/acts"
@@ -219,7 +219,7 @@ def test_offline_reload_in_a_subprocess(hub, trained, tmp_path):
         save_file({"x": X, "y": module(X)}, str(expected))
     script = textwrap.dedent(f"""
         import torch, nsad_lib
-        from nsad_lib.hub import HubError
+        from nsad_lib.hub.api import HubError
         from safetensors.torch import load_file
         data = load_file({str(expected)!r})
         act = nsad_lib.get("hf://{REPO}/{entry.id}@{entry.id}")
@@ -385,7 +385,7 @@ def test_cli_push_pull_with_token_from_environment(hub, trained, tmp_path, monke
     main(["pull", f"{REPO}@{entry.id}", "--into", str(target), "--id", "tanhmix"])
     out = capsys.readouterr().out
     assert "1 entry verified" in out and entry.id in out and "trained parameters" in out
-    act = nsad_lib.hub.load_pulled(target, entry.id)
+    act = nsad_lib.hub.api.load_pulled(target, entry.id)
     with torch.no_grad():
         assert torch.equal(act(X), module(X))
     with pytest.raises(SystemExit) as info:
@@ -414,7 +414,7 @@ def _json_bytes(data) -> bytes:
 
 
 def _hashed(data: dict) -> dict:
-    from nsad_lib.entry import content_hash
+    from nsad_lib.registry.entry import content_hash
 
     limit = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)
@@ -555,7 +555,7 @@ def test_lock_moves_a_pin_to_a_newer_commit_of_the_same_repo_with_the_same_files
 
 
 def test_card_does_not_render_links_images_or_html_from_an_entry():
-    from nsad_lib.hub_card import render_card
+    from nsad_lib.hub.card import render_card
 
     evil = "Nice! ![t](https://evil.example/x.png) [log in](https://evil.example) <script>x</script> # h"
     entry = Entry.create("evil", 1, "x*sin(x)", summary=evil, provenance={"command": "nsad-lib `rm` [a](b)"})
@@ -682,10 +682,10 @@ def test_hostile_lock_file_is_refused_without_blocking(case, tmp_path):
     make_file, message = HOSTILE_FILES[case]
     lock_file = tmp_path / "nsad.lock"
     make_file(lock_file)
-    code = "import sys; from nsad_lib.lockfile import read_lock; read_lock(sys.argv[1]); print('READ')"
+    code = "import sys; from nsad_lib.hub.lockfile import read_lock; read_lock(sys.argv[1]); print('READ')"
     proc = run_bounded(["-c", code, str(lock_file)])
     assert proc.returncode == 1 and "READ" not in proc.stdout and "RecursionError" not in proc.stderr, proc.stderr[-2000:]
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"nsad_lib.hub.HubError: {lock_file}: ") and message in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"nsad_lib.hub.api.HubError: {lock_file}: ") and message in proc.stderr
     proc = run_bounded(["-m", "nsad_lib.cli", "verify", "--file", str(lock_file)])  # (click itself refuses a directory)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and str(lock_file) in proc.stderr, proc.stderr[-2000:]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from nsad_lib.cli import main
-from nsad_lib.entry import Entry
-from nsad_lib.marks import bundled_evidence, domain_evidence, domain_marks, transfer_records
-from nsad_lib.registry import Registry, bundled_path
+from nsad_lib.registry.entry import Entry
+from nsad_lib.compat.marks import bundled_evidence, domain_evidence, domain_marks, transfer_records
+from nsad_lib.registry.store import Registry, bundled_path
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = [e.id for e in Registry(include_env=False).entries()]

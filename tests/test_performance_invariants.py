@@ -22,9 +22,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 import nsad_lib
-import nsad_lib.torch_ops as torch_ops
+import nsad_lib.nn.executor as torch_ops
 from nsad_lib import SymbolicActivation
-from nsad_lib.registry import list_entries
+from nsad_lib.registry.store import list_entries
 
 ALL_IDS = [e.id for e in list_entries()]
 SEED_IDS = ["relu-v1", "gelu-v1", "silu-v1", "hajbi2026-higgs-readme-v1", "hajbi2026-higgs-fig-v1", "hajbi2026-spambase-fig-v1"]
@@ -215,7 +215,7 @@ def test_import_is_light():
 
 
 def test_get_reuses_parsed_and_compiled_formulas():
-    from nsad_lib.program import _compile_cached
+    from nsad_lib.formula.program import _compile_cached
 
     nsad_lib.get("gelu-v1")
     before = _compile_cached.cache_info()

@@ -14,11 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_hub import HIGGS, REPO, TOKEN, hub, trained  # noqa: E402,F401  (the fake Hub fixtures)
 
 from nsad_lib.cli import main  # noqa: E402
-from nsad_lib.entry import Entry  # noqa: E402
-from nsad_lib.hub import push_to_hub  # noqa: E402
-from nsad_lib.lockfile import read_lock  # noqa: E402
-from nsad_lib.refs import pin, resolve_ref, split_variant  # noqa: E402
-from nsad_lib.registry import Registry  # noqa: E402
+from nsad_lib.registry.entry import Entry  # noqa: E402
+from nsad_lib.hub.api import push_to_hub  # noqa: E402
+from nsad_lib.hub.lockfile import read_lock  # noqa: E402
+from nsad_lib.hub.refs import pin, resolve_ref, split_variant  # noqa: E402
+from nsad_lib.registry.store import Registry  # noqa: E402
 
 
 def run(args, capsys):
@@ -40,7 +40,7 @@ def test_split_variant_does_not_split_the_hub_scheme(spec, expected):
 
 
 def test_activation_spec_with_hf_ref_is_not_an_unknown_variant(hub):
-    from nsad_lib.experiments import activation_factory
+    from nsad_lib.paper.protocol import activation_factory
 
     pushed = push_to_hub([HIGGS], REPO, token=TOKEN)
     make = activation_factory(f"hf://{REPO}/{HIGGS}")  # was: unknown variant '//alice/acts/...'
@@ -49,14 +49,14 @@ def test_activation_spec_with_hf_ref_is_not_an_unknown_variant(hub):
 
 
 def test_reproduce_plan_accepts_and_pins_hub_refs(hub):
-    from nsad_lib.reproduce import plan
+    from nsad_lib.paper.reproduce import plan
 
     pushed = push_to_hub([HIGGS], REPO, token=TOKEN)
     rows = plan(["spambase"], [f"hf://{REPO}/{HIGGS}:fixed", "relu"], heavy=False)
     assert rows[0].activation == f"hf://{REPO}/{HIGGS}@{pushed.commit}:fixed"
     assert rows[0].label == f"Light {HIGGS}:fixed ({REPO}@{pushed.commit[:7]})"
     before = hub.request_count()
-    from nsad_lib.experiments import activation_factory
+    from nsad_lib.paper.protocol import activation_factory
 
     activation_factory(rows[0].activation)()  # pinned: served from the verified copy, no Hub request
     assert hub.request_count() == before

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import nsad_lib
-from nsad_lib.entry import Entry, content_hash, split_id
+from nsad_lib.registry.entry import Entry, content_hash, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
-from nsad_lib.registry import LOCK_FILE, Registry, bundled_path
+from nsad_lib.registry.store import LOCK_FILE, Registry, bundled_path
 
 from hostile_entries import HOSTILE_ENTRIES, HOSTILE_FILES, nested_list, run_bounded
 
@@ -285,7 +285,7 @@ def test_create_refuses_parameters_that_are_not_finite_floats():
 
 
 def test_tampered_entry_is_refused_before_its_formula_is_parsed(tmp_path, monkeypatch):
-    from nsad_lib.formula import Formula
+    from nsad_lib.formula.language import Formula
 
     path = Registry(tmp_path, include_env=False, include_bundled=False).add(make())
     data = json.loads(path.read_text())
@@ -367,7 +367,7 @@ def test_concurrent_adds_of_one_id_let_exactly_one_win(tmp_path):
 
 
 # -- hostile registry files (issue 13): not a small regular file, or numerics that fail on load --
-_LOAD = "import sys; from nsad_lib.registry import Registry; Registry(sys.argv[1], include_env=False, include_bundled=False).entries(); print('LOADED')"
+_LOAD = "import sys; from nsad_lib.registry.store import Registry; Registry(sys.argv[1], include_env=False, include_bundled=False).entries(); print('LOADED')"
 
 
 @pytest.mark.parametrize("where", ["entry", "index"])
@@ -415,13 +415,13 @@ def test_rehashed_non_finite_entry_is_refused_on_load_naming_the_file(tmp_path):
     with pytest.raises(EntryError, match="non-finite"):
         reg.resolve("demo-v1")
     with pytest.raises(EntryError, match="non-finite"):
-        nsad_lib.registry.load_entry_file(path)
-    assert nsad_lib.registry.load_entry_file(path, check_numerics=False).formula == "log(x)"  # the file itself is well-formed
+        nsad_lib.registry.store.load_entry_file(path)
+    assert nsad_lib.registry.store.load_entry_file(path, check_numerics=False).formula == "log(x)"  # the file itself is well-formed
 
 
 def test_numerics_are_checked_once_per_formula_and_not_for_bundled_entries(tmp_path, monkeypatch):
-    import nsad_lib.entry as entry_mod
-    import nsad_lib.finite as finite
+    import nsad_lib.registry.entry as entry_mod
+    import nsad_lib.nn.finite as finite
 
     calls = []
     real = finite.check_finite

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from nsad_lib import datasets
+from nsad_lib.data import datasets
 from nsad_lib.cli import main
-from nsad_lib.experiments import RunResult
-from nsad_lib.reproduce import (HIGGS_FORMULA_ID, PAPER, SPAMBASE_FORMULA_ID, RowSpec, Settings, plan,
+from nsad_lib.paper.protocol import RunResult
+from nsad_lib.paper.reproduce import (HIGGS_FORMULA_ID, PAPER, SPAMBASE_FORMULA_ID, RowSpec, Settings, plan,
                                 run_table, summarize)
 
 
@@ -53,7 +53,7 @@ def test_summary_uses_population_std_and_compares_with_the_paper():
 
 
 def test_one_seed_has_no_spread_and_no_verdict():
-    from nsad_lib.reproduce_report import ONE_SEED, markdown_table, tolerance_line
+    from nsad_lib.paper.report import ONE_SEED, markdown_table, tolerance_line
 
     rows = [RowSpec("spambase", "Light ReLU", "light", "relu"), RowSpec("spambase", "Heavy ReLU", "heavy", "relu")]
     one = summarize(rows, [fake(42, 0.90, 0.96, model="light"), fake(42, 0.93, 0.97, model="heavy")])
@@ -116,7 +116,7 @@ def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
 
 
 def test_tolerance_line_counts_per_dataset():
-    from nsad_lib.reproduce_report import tolerance_line
+    from nsad_lib.paper.report import tolerance_line
 
     row = RowSpec("spambase", "Light ReLU", "light", "relu")
     near = summarize([row], [fake(42, 0.919, 0.961), fake(43, 0.919, 0.961)])

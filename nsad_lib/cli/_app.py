@@ -79,7 +79,7 @@ def _run(argv: Optional[list[str]]) -> None:
     except OSError as exc:  # a path the user named cannot be read or written (permissions, a file for a folder, ...)
         if exc.filename is None:
             raise
-        from nsad_lib.os_errors import describe_os_error
+        from nsad_lib.util.os_errors import describe_os_error
 
         typer.secho(f"error: {describe_os_error(exc)}", err=True, fg="red")
         sys.exit(2)

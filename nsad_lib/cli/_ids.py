@@ -1,6 +1,6 @@
 """The ID argument and ``--registry`` option every command shares, and one resolver behind them.
 
-Every command that names an entry accepts the same forms (:data:`nsad_lib.refs.FORMS`): an id,
+Every command that names an entry accepts the same forms (:data:`nsad_lib.hub.refs.FORMS`): an id,
 a name (latest version), or ``hf://OWNER/REPO/ID[@REVISION]``; and every such command takes
 ``--registry/-r DIR`` (repeatable), searched before ``NSAD_REGISTRY_PATH`` and the bundled
 registry.
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import typer
 
-from nsad_lib.refs import FORMS
+from nsad_lib.hub.refs import FORMS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nsad_lib.refs import Resolved
-    from nsad_lib.registry import Registry
+    from nsad_lib.hub.refs import Resolved
+    from nsad_lib.registry.store import Registry
 
 REGISTRY_HELP = "Registry directory searched first (repeatable); also NSAD_REGISTRY_PATH."
 
@@ -29,14 +29,14 @@ def registry_option(help: str = REGISTRY_HELP) -> Optional[list[Path]]:  # noqa:
 
 def resolve(ref: str, registry: Optional[Sequence[Path]] = None) -> "Resolved":
     """The entry ``ref`` names (any accepted form), searching ``registry`` first."""
-    from nsad_lib.refs import resolve_ref
+    from nsad_lib.hub.refs import resolve_ref
 
     return resolve_ref(ref, list(registry or []))
 
 
 def registry_with(resolved: Sequence["Resolved"], registry: Optional[Sequence[Path]] = None) -> "Registry":
     """A registry that finds every resolved entry: ``registry`` plus the pulled Hub directories."""
-    from nsad_lib.registry import Registry
+    from nsad_lib.registry.store import Registry
 
     dirs: list[Path] = list(registry or [])
     for item in resolved:

@@ -13,7 +13,7 @@ from rich.markup import escape as _escape_markup
 
 from nsad_lib.cli._markup import visible
 if TYPE_CHECKING:  # pragma: no cover
-    from nsad_lib.refs import Resolved
+    from nsad_lib.hub.refs import Resolved
 
 MARK_STYLE = {"verified": "green", "predicted": "cyan", "fails": "red", "mixed": "yellow", "unknown": "dim"}
 _MAX_LINE = 150
@@ -138,7 +138,7 @@ def _delta(record: Any) -> str:
 
 def domain_lines(entry: Any) -> list[str]:
     """``continuous  verified (2 of 2 datasets): forest transfers, higgs transfers`` (markup)."""
-    from nsad_lib.marks import domain_evidence
+    from nsad_lib.compat.marks import domain_evidence
 
     lines = [f"source domain: {escape(str(entry.domains.get('source', 'unknown')))}"]
     for dom, mark in domain_evidence(entry).items():
@@ -188,7 +188,7 @@ def render(resolved: "Resolved", *, full: bool = False) -> None:
     if full:
         from rich.syntax import Syntax
 
-        from nsad_lib.marks import transfer_records
+        from nsad_lib.compat.marks import transfer_records
 
         record = {"provenance": entry.provenance, "domains": entry.domains, "metrics": entry.metrics}
         bundled = [r for r in transfer_records(entry) if r not in list(entry.domains.get("transfers") or [])]

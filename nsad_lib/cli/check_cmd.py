@@ -30,7 +30,7 @@ def check_command(
     import sys
 
     from nsad_lib.cli._ids import registry_with, resolve
-    from nsad_lib.compat import check, write_evidence as write
+    from nsad_lib.compat.check import check, write_evidence as write
     from nsad_lib.errors import NsadError
 
     if write_evidence and not registry:
@@ -57,7 +57,7 @@ def check_command(
 
 def _bundled_holder(name: str) -> Optional[str]:
     """The latest bundled id under ``name`` (None when the bundled registry does not hold it)."""
-    from nsad_lib.registry import Registry
+    from nsad_lib.registry.store import Registry
 
     versions = [e for e in Registry(include_env=False).entries() if e.name == name]
     return max(versions, key=lambda e: e.version).id if versions else None

@@ -94,6 +94,6 @@ def register(app: typer.Typer) -> None:
         plot: str = typer.Option("demo_activation.png", "--plot", help="Where to save the plot of the formula."),
     ) -> None:
         """Discover on the shipped HIGGS sample, plot it, and compare it with ReLU on the Forest sample."""
-        from nsad_lib.demo import DEMO_EVALUATIONS, main as demo_main
+        from nsad_lib.discovery.demo import DEMO_EVALUATIONS, main as demo_main
 
         demo_main(evaluations=evaluations or DEMO_EVALUATIONS, plot_path=plot)

@@ -1,7 +1,7 @@
 """Hub commands: ``push``, ``pull``, ``lock`` and ``verify``.
 
 The token comes from ``HF_TOKEN`` or the stored ``hf auth login`` token, the endpoint from
-``HF_ENDPOINT`` (default: the real Hub). Failures raise :class:`~nsad_lib.hub.HubError`,
+``HF_ENDPOINT`` (default: the real Hub). Failures raise :class:`~nsad_lib.hub.api.HubError`,
 which the app turns into one line and exit code 2.
 """
 
@@ -16,7 +16,7 @@ from nsad_lib.cli._ids import registry_option
 
 
 def _parse_weights(items: List[str]) -> dict[str, Path]:
-    from nsad_lib.hub import HubError
+    from nsad_lib.hub.api import HubError
 
     out: dict[str, Path] = {}
     for item in items:
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Publish entries to the Hub: files, index, model card and a tag per entry id."""
         from nsad_lib.cli._ids import registry_with, resolve
-        from nsad_lib.hub import push_to_hub
+        from nsad_lib.hub.api import push_to_hub
 
         resolved = [resolve(ref, registry) for ref in ids]  # every ID form; unknown ids fail before any network call
         result = push_to_hub([r.entry.id for r in resolved], repo, private=private, commit_message=message,
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         ids: List[str] = typer.Option([], "--id", help="Only these ids (or names); repeatable."),
     ) -> None:
         """Download entries, verify every hash, and write them into a registry directory."""
-        from nsad_lib.hub import parse_repo_spec, pull
+        from nsad_lib.hub.api import parse_repo_spec, pull
 
         repo_id, revision = parse_repo_spec(spec)
         result = pull(repo_id, revision=revision, into=into, ids=ids or None)
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         registry: Optional[List[Path]] = registry_option(),
     ) -> None:
         """Pin entries (repository, commit, sha256) in a lock file."""
-        from nsad_lib.lockfile import lock
+        from nsad_lib.hub.lockfile import lock
 
         for entry_id, record in lock(refs, file, registry=registry).items():
             where = f"{record.repo}@{record.commit}" if record.repo else "local registry"
@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
         registry: Optional[List[Path]] = registry_option(),
     ) -> None:
         """Check every locked entry offline against the local copies."""
-        from nsad_lib.hub import HubError
-        from nsad_lib.lockfile import read_lock, verify_lock
+        from nsad_lib.hub.api import HubError
+        from nsad_lib.hub.lockfile import read_lock, verify_lock
 
         problems = verify_lock(file, registry=registry)
         if problems:

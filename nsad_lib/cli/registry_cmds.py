@@ -15,7 +15,7 @@ _MARK_STYLE = {"verified": "green", "predicted": "cyan", "fails": "red", "mixed"
 
 def _domain_marks(entry) -> dict[str, str]:  # -> {"continuous": mark, "discrete": mark}
     try:
-        from nsad_lib.compat import domain_marks
+        from nsad_lib.compat.check import domain_marks
     except ImportError:  # the checker is optional for listing
         source = entry.domains.get("source", "unknown")
         marks = {"continuous": "unknown", "discrete": "unknown"}
@@ -35,7 +35,7 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    from nsad_lib.registry import Registry
+    from nsad_lib.registry.store import Registry
 
     entries = Registry(registry or None).entries()
     if as_json:
@@ -48,7 +48,7 @@ def list_command(
     table.add_column("continuous", no_wrap=True)
     table.add_column("discrete", no_wrap=True)
     table.add_column("summary", overflow="fold")
-    from nsad_lib.marks import domain_evidence
+    from nsad_lib.compat.marks import domain_evidence
 
     table.caption = "marks: verified/fails/mixed N/M = N of the M measured datasets agree; predicted = not measured"
     for e in entries:  # entry fields are untrusted text: Text objects, never markup
@@ -79,7 +79,7 @@ def show_command(
     resolved = resolve(ref, registry)
     entry = resolved.entry
     if plot is not None:
-        from nsad_lib.plotting import plot_formula
+        from nsad_lib.formula.plot import plot_formula
 
         plot_formula(entry.formula_object(), plot, title=entry.id)
     if as_json:

@@ -48,10 +48,10 @@ def reproduce(
     """Re-run the paper's results table (datasets x models x activations x seeds)."""
     from rich.console import Console
 
-    from nsad_lib import datasets as data
-    from nsad_lib.experiments import held_out_rows
-    from nsad_lib.reproduce import Settings, default_jobs, plan, run_table, summarize
-    from nsad_lib.reproduce_report import markdown_table, tolerance_line, write_figure, write_json, \
+    from nsad_lib.data import datasets as data
+    from nsad_lib.paper.protocol import held_out_rows
+    from nsad_lib.paper.reproduce import Settings, default_jobs, plan, run_table, summarize
+    from nsad_lib.paper.report import markdown_table, tolerance_line, write_figure, write_json, \
         write_markdown
 
     console = Console(stderr=True)

@@ -92,13 +92,13 @@ def _check_registry_name(name: str, registry: str | Path | None, dry_run: bool =
     A dry run writes nothing, so it needs no registry: without one, the version is 1. Otherwise
     the directory must be writable now (checked before any data is loaded, not after the search).
     """
-    from nsad_lib.entry import check_name
-    from nsad_lib.registry import Registry, bundled_path
+    from nsad_lib.registry.entry import check_name
+    from nsad_lib.registry.store import Registry, bundled_path
 
     check_name(name)
     target = Path(registry).expanduser() if registry is not None else None
     if target is None:
-        from nsad_lib.registry import env_paths
+        from nsad_lib.registry.store import env_paths
 
         paths = env_paths()
         if not paths:
@@ -280,7 +280,7 @@ def discover(
     say(f"best: {formula.canonical} {dict(formula.parameters)} ({'trainable' if chosen.trainable else 'frozen'}); "
         f"val AUC {chosen.auc:.4f} vs ReLU {relu_auc:.4f}" + ("" if beats else " (does not beat ReLU)"))
 
-    from nsad_lib.entry import Entry
+    from nsad_lib.registry.entry import Entry
 
     settings = {**result.settings, "budget_s": budget, "work": work, "validation": {
         "seeds": list(seeds), "epochs": VALIDATION_EPOCHS, "candidates": len(shortlist),

@@ -8,7 +8,7 @@ from typing import Iterable
 from nsad_lib.discovery.backends.base import Expression
 from nsad_lib.discovery.constants import tidy
 from nsad_lib.errors import NsadError
-from nsad_lib.formula import Formula
+from nsad_lib.formula.language import Formula
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Candidate:
 
 def is_safe(formula: Formula) -> bool:
     """The registry's numerical check (finite value and derivative in every dtype)."""
-    from nsad_lib.finite import check_finite
+    from nsad_lib.nn.finite import check_finite
 
     try:
         check_finite(formula)
@@ -76,7 +76,7 @@ def is_linear(formula: Formula) -> bool:
     """True when f is affine in x (a network with it collapses to a linear model)."""
     import sympy as sp
 
-    from nsad_lib.formula import X
+    from nsad_lib.formula.language import X
 
     return bool(sp.diff(formula.expr, X, 2) == 0)
 

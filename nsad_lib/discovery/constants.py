@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from nsad_lib.formula import X, Formula, symbol
+from nsad_lib.formula.language import X, Formula, symbol
 
 __all__ = ["PARAMETER_NAMES", "drop_offset", "round_constants", "lift_constants", "tidy"]
 
@@ -70,7 +70,7 @@ def lift_constants(expr: sp.Expr, max_parameters: int = 3) -> tuple[sp.Expr, dic
 
 def tidy(formula: Formula, *, lift: bool = True, max_parameters: int = 3) -> Formula:
     """Round, drop the offset and (optionally) lift constants; always re-parsed safely."""
-    from nsad_lib.formula import canonical
+    from nsad_lib.formula.language import canonical
 
     expr = drop_offset(round_constants(formula.substituted()))
     expr = round_constants(expr)

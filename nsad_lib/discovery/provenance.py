@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nsad_lib.dataset_types import Dataset
+from nsad_lib.data.types import Dataset
 
 
 def dataset_record(dataset: Dataset, rows_used: int) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def environment() -> dict[str, str]:
 
 def source_domain(dataset: Dataset, rows: Sequence[int] | None = None) -> str:
     """The source data's domain as the compatibility checker's profile sees it (no labels read)."""
-    from nsad_lib.profile_data import profile_data
+    from nsad_lib.data.profile import profile_data
 
     X = dataset.X if rows is None else dataset.X[np.asarray(rows)]
     return profile_data(X[:5000], dataset.feature_names).domain

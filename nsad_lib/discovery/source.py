@@ -1,6 +1,6 @@
 """The source data a discovery may look at: the training split of one seed, and nothing else.
 
-The paper's 80/20 split for ``seed`` (:func:`nsad_lib.experiments.split_indices`) is applied
+The paper's 80/20 split for ``seed`` (:func:`nsad_lib.paper.protocol.split_indices`) is applied
 first and its test rows are never read again. Inside the training rows a further 80/20 carve
 gives *fit* rows (networks train on them) and *val* rows (candidates are scored on them), so
 every choice a strategy makes is blind to the test split that ``nsad-lib reproduce`` reports.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nsad_lib.dataset_types import Dataset
+from nsad_lib.data.types import Dataset
 from nsad_lib.errors import DataError
 
 
@@ -48,7 +48,7 @@ class SourceData:
 
 def check_data_arg(data: str, target: str | None = None, positive: str | None = None) -> None:
     """The cheap checks of ``--data``/``--target``/``--positive``, made before anything is loaded."""
-    from nsad_lib import datasets
+    from nsad_lib.data import datasets
 
     named = data in datasets.names() or (data.startswith("sample:") and data[7:] in datasets.names())
     if named:
@@ -64,8 +64,8 @@ def check_data_arg(data: str, target: str | None = None, positive: str | None = 
 
 def load_dataset(data: str, target: str | None = None, positive: str | None = None) -> Dataset:
     """A named dataset (``higgs``, ``forest``, ...) or a file path with its ``target`` column."""
-    from nsad_lib import datasets
-    from nsad_lib.tabular import load_file
+    from nsad_lib.data import datasets
+    from nsad_lib.data.tabular import load_file
 
     if data in datasets.names():
         return datasets.load(data)
@@ -90,7 +90,7 @@ def prepare(dataset: Dataset, seed: int, *, max_rows: int | None = None) -> Sour
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    from nsad_lib.experiments import split_indices
+    from nsad_lib.paper.protocol import split_indices
 
     if dataset.n_rows < 50:
         raise DataError(f"dataset {dataset.name!r} has {dataset.n_rows} rows; discovery needs at least 50")

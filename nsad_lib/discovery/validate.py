@@ -21,7 +21,7 @@ from nsad_lib.discovery.source import SourceData
 TIE = 0.002
 def warn_if_small(data: SourceData) -> bool:
     """Warn (``SmallDataWarning``) when discovery's validation scores come from few rows."""
-    from nsad_lib.tabular import warn_small_validation
+    from nsad_lib.data.tabular import warn_small_validation
 
     return warn_small_validation(len(data.y_val), "discovery validation", stacklevel=3)
 
@@ -53,7 +53,7 @@ class Validated:
 
 def factory(candidate: Candidate, trainable: bool) -> Callable[[], object]:
     """A zero-argument callable making a fresh activation (one parameter set per position)."""
-    from nsad_lib.activation import SymbolicActivation
+    from nsad_lib.nn.activation import SymbolicActivation
 
     formula = candidate.formula
 
@@ -68,7 +68,7 @@ def score(make: Callable[[], object], data: SourceData, *, seeds: Sequence[int],
     """Mean (AUC, accuracy) over ``seeds`` trainings of a Light network on the fit rows."""
     import torch
 
-    from nsad_lib.experiments import fit_light
+    from nsad_lib.paper.protocol import fit_light
 
     X_fit, y_fit = data.X_fit, data.y_fit
     if max_fit_rows is not None and len(y_fit) > max_fit_rows:

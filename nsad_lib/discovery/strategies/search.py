@@ -30,7 +30,7 @@ from nsad_lib.discovery.constants import tidy
 from nsad_lib.discovery.source import SourceData
 from nsad_lib.discovery.strategies import Progress, StrategyResult
 from nsad_lib.errors import NsadError
-from nsad_lib.formula import Formula
+from nsad_lib.formula.language import Formula
 
 Tree = Union[str, float, tuple]
 
@@ -142,7 +142,7 @@ def is_gated(f: Formula) -> bool:
     """True when ``f`` contains ``x * g(x)`` with ``g`` a non-polynomial function of ``x`` (a gate)."""
     import sympy as sp
 
-    from nsad_lib.formula import X
+    from nsad_lib.formula.language import X
 
     for node in sp.preorder_traversal(f.expr):
         if isinstance(node, sp.Mul) and X in node.args and any(
@@ -216,7 +216,7 @@ def evaluations_for_budget(budget_s: float, fit_rows: int) -> int:
 def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progress: Progress,
         family: str = "any", evaluations: int | None = None, clock: Clock | None = None) -> StrategyResult:
     from nsad_lib.discovery.validate import score
-    from nsad_lib.activation import SymbolicActivation
+    from nsad_lib.nn.activation import SymbolicActivation
 
     if family not in FAMILIES:
         raise NsadError(f"unknown search family {family!r} (choose from {', '.join(FAMILIES)})")

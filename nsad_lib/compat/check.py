@@ -1,0 +1,307 @@
+"""The compatibility checker: will this formula transfer to that data, before any training?
+
+>>> import nsad_lib
+>>> v = nsad_lib.check("hajbi2026-higgs-fig-v1", "spambase")
+>>> v.verdict, v.score          # ('does-not-transfer', 0.0)
+>>> for r in v.reasons: print(r)
+
+This module only wires things together: the data come from :mod:`nsad_lib.data.datasets`, the
+unlabelled profile from :mod:`nsad_lib.data.profile`, the formula's shape on the target's own
+pre-activations from :mod:`nsad_lib.compat.profile_formula`, the rules from :mod:`nsad_lib.compat.verdict`
+and the optional short training from :mod:`nsad_lib.compat.probe`.
+
+Label hygiene: the no-probe verdict reads feature values of the training split only (the
+paper's unstratified 80/20 split, which does not depend on labels) and never reads ``y``.
+The probe reads labels of the training split only.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from nsad_lib.data.types import Dataset
+from nsad_lib.registry.entry import Entry
+from nsad_lib.errors import DataError, EntryError, NsadError
+from nsad_lib.compat.verdict import Reason, Verdict, score_rules
+
+__all__ = ["check", "domain_marks", "load_target", "write_evidence", "evidence_record", "SAMPLE_ROWS"]
+
+#: Rows of the training split profiled (enough for stable shapes, fast on 2 cores).
+SAMPLE_ROWS = 5000
+#: A text data file with more data rows than this is not read whole by a check without a probe:
+#: only the profiled rows are parsed, and the scaler's mean and std come from them.
+FULL_READ_MAX_ROWS = 50_000
+DataLike = Union[str, Path, Dataset, np.ndarray]
+
+_SOURCE_CACHE: dict[tuple[str, str, int, int], Any] = {}
+
+
+def _resolve_entry(entry_or_id: Entry | str, registry: Any = None) -> Entry:
+    if isinstance(entry_or_id, Entry):
+        return entry_or_id
+    from nsad_lib.hub.refs import is_hub_ref, resolve_ref
+
+    if is_hub_ref(entry_or_id):
+        return resolve_ref(entry_or_id).entry
+    from nsad_lib.registry.store import Registry, default_registry
+
+    reg = registry if isinstance(registry, Registry) else (Registry(registry) if registry else default_registry())
+    return reg.resolve(entry_or_id)
+
+
+def load_target(data: DataLike, target: str | int | None = None, positive: Any = None) -> Dataset | np.ndarray:
+    """A named dataset, a file (``target`` = label column, default the last), a Dataset, or bare features.
+
+    ``positive`` makes a file's multi-class label binary: that value against the rest.
+
+    Bare feature arrays are accepted for the no-probe check, which needs no labels.
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2 or data.shape[0] < 2 or data.shape[1] < 1:
+            raise DataError(f"feature array must be 2-D (rows x features), got shape {data.shape}")
+        if not np.all(np.isfinite(data)):
+            raise DataError("feature array has missing or infinite values")
+        return data.astype(np.float32)
+    if not isinstance(data, (str, Path)) or not str(data).strip():
+        raise DataError(f"data must be a dataset name, a file path or a Dataset, got {type(data).__name__}")
+    from nsad_lib.data import datasets
+
+    text = str(data)
+    path = Path(text).expanduser()
+    if text.lower() in datasets.names() and not path.exists():
+        if target is not None or positive is not None:
+            raise DataError(f"dataset {text!r} has a fixed target ({datasets.info(text).target}); "
+                            "--target and --positive apply to files only")
+        return datasets.load(text.lower())
+    from nsad_lib.util.os_errors import not_regular_file
+
+    problem = not_regular_file(path)
+    if problem == "no such file":
+        known = ", ".join(datasets.names())
+        raise DataError(f"{text}: no such file, and not a named dataset (known: {known})")
+    if problem is not None:
+        raise DataError(f"{text}: {problem}")
+    try:
+        return datasets.load_file(path, target=-1 if target is None else target, positive=positive)
+    except NsadError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{text}: unreadable data file: {exc}") from None
+
+
+def _features(data: Dataset | np.ndarray) -> tuple[np.ndarray, tuple[str, ...], str]:
+    if isinstance(data, Dataset):
+        return data.X, data.feature_names, data.name
+    return data, tuple(str(j) for j in range(data.shape[1])), "array"
+
+
+def _sample_rows(n: int, seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, profiled rows): a seeded draw of ``rows`` from the training split of ``n``."""
+    from nsad_lib.paper.protocol import train_indices
+
+    train = train_indices(n, seed)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(train, size=min(rows, len(train)), replace=False) if len(train) > rows else train
+    return train, sample
+
+
+def _scaled(X_sample: np.ndarray, X_stats: np.ndarray) -> np.ndarray:
+    """``X_sample`` standardised with the mean and std of ``X_stats``."""
+    Xt = X_stats.astype(np.float64)
+    mean, std = Xt.mean(axis=0), Xt.std(axis=0)
+    std[std == 0] = 1.0
+    return ((X_sample - mean) / std).astype(np.float32)
+
+
+def _unlabelled_sample(X: np.ndarray, seed: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(training rows, sample rows, scaled sample): features only, training split only."""
+    train, sample = _sample_rows(len(X), seed, rows)
+    return train, sample, _scaled(X[sample], X[train])
+
+
+def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed: int,
+                  rows: int) -> tuple[Dataset, np.ndarray] | None:
+    """A large text data file's profiled rows only: (their Dataset in file order, sample order).
+
+    ``None`` (load the whole file) unless ``data`` is a text table with more than
+    ``FULL_READ_MAX_ROWS`` data rows. The rows are exactly those a whole-file check profiles
+    (the same seeded draw from the same training split), so the data profile is unchanged.
+    """
+    if not isinstance(data, (str, Path)) or not str(data).strip():
+        return None
+    from nsad_lib.data import datasets
+    from nsad_lib.data import tabular
+
+    text = str(data)
+    path = Path(text).expanduser()
+    if text.lower() in datasets.names() and not path.exists():
+        return None
+    try:
+        if not path.is_file() or tabular._kind(path) != "text":
+            return None
+    except (DataError, OSError):
+        return None  # load_target says what is wrong
+    n = tabular.count_data_rows(path)
+    if n <= FULL_READ_MAX_ROWS:
+        return None
+    _, sample = _sample_rows(n, seed, rows)
+    ds = tabular.load_file_rows(path, -1 if target is None else target, sample, positive=positive)
+    return ds, np.searchsorted(np.sort(sample), sample)
+
+
+def _source_profile(entry: Entry, formula: Any, seed: int, rows: int):
+    """The formula's profile on its source dataset, when that is a named dataset found locally."""
+    from nsad_lib.data import datasets
+    from nsad_lib.compat.profile_formula import pre_activations, profile_formula
+
+    source = (entry.provenance.get("dataset") or {}) if isinstance(entry.provenance, dict) else {}
+    name = str(source.get("name", "")).lower() if isinstance(source, dict) else ""
+    if name not in datasets.names():
+        return None
+    key = (name, entry.formula + repr(sorted(entry.parameters.items())), seed, rows)
+    if key not in _SOURCE_CACHE:
+        try:
+            ds = _load_named_cached(name)
+        except NsadError:
+            return None
+        _, _, scaled = _unlabelled_sample(ds.X, seed, rows)
+        _SOURCE_CACHE[key] = profile_formula(formula, pre_activations(scaled, seed), name=entry.id, dataset=name)
+    return _SOURCE_CACHE[key]
+
+
+_NAMED: dict[str, Dataset] = {}
+
+
+def _load_named_cached(name: str) -> Dataset:
+    from nsad_lib.data import datasets
+
+    if name not in _NAMED:
+        _NAMED[name] = datasets.load(name)
+    return _NAMED[name]
+
+
+def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None = None, probe: bool = False,
+          registry: Any = None, sample_rows: int = SAMPLE_ROWS, seed: int = 42, compare_source: bool = True,
+          probe_epochs: int = 5, probe_rows: int = 20_000, probe_seeds: tuple[int, ...] = (42,),
+          positive: Any = None) -> Verdict:
+    """Predict whether the entry's formula transfers to ``data``; optionally probe with real training.
+
+    ``data``: a named dataset (``forest``), a file path (``target`` = label column, default the
+    last; ``positive`` = the label value counted as the positive class when it has more than two),
+    a :class:`~nsad_lib.data.types.Dataset`, or a bare feature array (no probe then).
+    ``registry``: a :class:`~nsad_lib.registry.store.Registry` or directories searched before the bundled one.
+    """
+    start = time.perf_counter()
+    entry = _resolve_entry(entry_or_id, registry)
+    sampled = None if probe else _sampled_file(data, target, positive, seed, sample_rows)
+    if sampled is not None:  # a large file: only the profiled rows were read
+        part, order = sampled
+        names, dataset_name = part.feature_names, part.name
+        X_sample = part.X[order]
+        scaled = _scaled(X_sample, X_sample)
+        sample = order
+    else:
+        loaded = load_target(data, target, positive)
+        X, names, dataset_name = _features(loaded)
+        if X.shape[0] < 10:
+            raise DataError(f"{dataset_name}: only {X.shape[0]} rows; the checker needs at least 10")
+        train, sample, scaled = _unlabelled_sample(X, seed, sample_rows)
+        X_sample = X[sample]
+    from nsad_lib.data.profile import profile_data
+    from nsad_lib.compat.profile_formula import pre_activations, profile_formula
+
+    formula = entry.formula_object()
+    data_profile = profile_data(X_sample, names)
+    fp = profile_formula(formula, pre_activations(scaled, seed), name=entry.id, dataset=dataset_name)
+    source_fp = _source_profile(entry, formula, seed, sample_rows) if compare_source else None
+    source_domain = str(entry.domains.get("source", "unknown"))
+    verdict, score, reasons = score_rules(data_profile, fp, source_domain, source_fp)
+    probe_result = None
+    if probe:
+        if not isinstance(loaded, Dataset):
+            raise DataError("--probe needs labels: pass a dataset name or a file with a target column")
+        from nsad_lib.nn.activation import SymbolicActivation
+        from nsad_lib.compat.probe import run_probe
+
+        def make_act() -> Any:
+            return SymbolicActivation(formula, trainable=entry.trainable, name=entry.id)
+
+        probe_result = run_probe(loaded.X, loaded.y, train, make_act, seeds=probe_seeds, epochs=probe_epochs,
+                                 max_rows=probe_rows)
+        agrees = (probe_result.verdict == "transfers") == (verdict == "transfers")
+        reasons = reasons + (Reason("probe", probe_result.verdict == "transfers", 0.0,
+                                    f"short training ({probe_result.epochs} epochs, {probe_result.train_rows:,} "
+                                    f"training-split rows): Light+formula {probe_result.accuracy:.3f} vs Light ReLU "
+                                    f"{probe_result.baseline_relu:.3f} ({100 * probe_result.delta:+.1f} points): "
+                                    f"{probe_result.verdict}"
+                                    + ("" if verdict == "uncertain" else
+                                       ("; agrees with the prediction" if agrees else "; disagrees with the prediction"))),)
+    return Verdict(entry_id=entry.id, formula=entry.formula, dataset=dataset_name, domain=data_profile.domain,
+                   domain_confidence=data_profile.confidence, verdict=verdict, score=score, reasons=reasons,
+                   data_profile=data_profile, formula_profile=fp, source_profile=source_fp,
+                   source_domain=source_domain, probe=probe_result, rows_profiled=len(sample),
+                   seconds=time.perf_counter() - start)
+
+
+# -- evidence ------------------------------------------------------------------------------
+def evidence_record(verdict: Verdict) -> dict[str, Any]:
+    """The ``domains.transfers`` record for a verdict: measured when probed, else a prediction."""
+    base: dict[str, Any] = {"dataset": verdict.dataset, "domain": verdict.domain}
+    prediction = {"verdict": verdict.verdict, "score": verdict.score,
+                  "domain_confidence": verdict.domain_confidence}
+    if verdict.probe is not None:
+        p = verdict.probe
+        return {**base, "verdict": "transfers" if p.verdict == "transfers" else "fails",
+                "evidence": {"kind": "probe", "accuracy": p.accuracy, "baseline_relu": p.baseline_relu,
+                             "delta": p.delta, "seeds": len(p.seeds), "epochs": p.epochs,
+                             "train_rows": p.train_rows, "val_rows": p.val_rows, "prediction": prediction}}
+    return {**base, "verdict": verdict.verdict, "evidence": {"kind": "prediction", **prediction}}
+
+
+def write_evidence(verdict: Verdict, registry_dir: str | Path, *, registry: Any = None,
+                   command: str | None = None) -> Entry:
+    """Record the verdict as a *new version* of its entry in the user registry ``registry_dir``.
+
+    Existing entries are immutable (bundled or not): the new ``name-v(N+1)`` has the same
+    formula and parameters, the parent's transfers plus this record, and provenance naming the
+    parent id. Returns the new entry (already written atomically).
+    """
+    from nsad_lib.registry.store import Registry, bundled_path
+
+    target = Path(registry_dir).expanduser()
+    if target.resolve() == bundled_path().resolve():
+        raise EntryError(f"{target} is the bundled registry, which is read-only; pass a user registry directory")
+    reg = Registry([target, *(registry.directories if registry is not None and hasattr(registry, "directories") else [])])
+    parent = reg.resolve(verdict.entry_id)
+    from nsad_lib.compat.marks import transfer_records
+
+    # the parent's records, those the bundled evidence file holds for it included, plus this one
+    transfers = transfer_records(parent) + [evidence_record(verdict)]
+    provenance = {k: v for k, v in parent.provenance.items() if k not in ("created", "nsad_lib_version")}
+    provenance["parent"] = parent.id
+    if command:
+        provenance["command"] = command
+    new = Entry.create(parent.name, reg.next_version(parent.name), parent.formula, parameters=parent.parameters,
+                       trainable=parent.trainable, summary=parent.summary,
+                       domains={**parent.domains, "transfers": transfers}, provenance=provenance,
+                       metrics=parent.metrics)
+    reg.add(new, target)
+    return new
+
+
+# -- marks for `nsad-lib list` ---------------------------------------------------------------
+def domain_marks(entry: Entry) -> dict[str, str]:
+    """``{"continuous": mark, "discrete": mark}`` from the entry and the bundled evidence (no data loaded).
+
+    Each mark says how many datasets support it (``"1 dataset: fails"``, ``"verified (2 of 3
+    datasets)"``); the rules are in :mod:`nsad_lib.compat.marks`.
+    """
+    from nsad_lib.compat.marks import domain_marks as marks
+
+    return marks(entry)

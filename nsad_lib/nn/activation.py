@@ -1,0 +1,298 @@
+"""``SymbolicActivation``: a formula as a drop-in, memory-lean PyTorch activation.
+
+Training path: a custom ``torch.autograd.Function`` computes the forward from the compiled
+program and saves *only the input*; the backward recomputes what it needs from the input and
+applies the symbolic derivative (shared subexpressions computed once). Saved memory is one
+tensor whatever the formula's size, where composed ops would keep every intermediate.
+
+Eagerly, forward and backward write every intermediate into reused buffers (chunked, with
+cached scratch, on CPU; see :mod:`nsad_lib.nn.executor`): a call allocates only its result.
+
+Inference path (``torch.no_grad()``, or nothing needs a gradient): the same buffer-reusing
+evaluation; under ``torch.export`` / ``torch.compile`` tracing, the same program as plain
+composed torch ops. ``compile=True`` runs the module through one ``torch.compile``d function
+per formula, in which the autograd.Function is traced (no graph break), so inductor fuses the
+forward into one kernel and the backward into another.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import types
+from typing import Any, Mapping
+
+import sympy as sp
+import torch
+from torch import nn
+
+from nsad_lib.errors import FormulaError
+from nsad_lib.formula.language import Formula
+from nsad_lib.formula.program import Program, compile_program
+from nsad_lib.nn.executor import (
+    backward_into,
+    can_run_into,
+    forward_into,
+    functional_steps,
+    run_steps,
+    sum_dtype,
+)
+
+__all__ = ["SymbolicActivation"]
+
+
+def _param_grad(grad_out: torch.Tensor, d: Any, like: torch.Tensor) -> torch.Tensor:
+    acc = sum_dtype(grad_out.dtype)
+    if isinstance(d, torch.Tensor):
+        g = torch.sum(grad_out * d, dtype=acc)
+    else:
+        g = torch.sum(grad_out, dtype=acc) * float(d)
+    return g.to(like.dtype).reshape(like.shape)
+
+
+def _output_sets(n_params: int) -> list[tuple[int, ...]]:
+    """Output tuples the backward may ask for (d/dx is output 1, d/dparam_i is 2+i)."""
+    if n_params <= 5:
+        subsets = []
+        for mask in range(1, 1 << (n_params + 1)):
+            subsets.append(tuple(i + 1 for i in range(n_params + 1) if mask >> i & 1))
+        return subsets
+    everything = tuple(range(1, n_params + 2))
+    return [(1,), everything, everything[1:]]
+
+
+@functools.lru_cache(maxsize=512)
+def _autograd_function(program: Program) -> type[torch.autograd.Function]:
+    """One autograd.Function class per program (class attributes are constants to dynamo).
+
+    Eagerly, forward and backward write intermediates into reused scratch buffers
+    (:func:`nsad_lib.nn.executor.forward_into`, :func:`~nsad_lib.nn.executor.backward_into`); under ``torch.compile`` they are traced as plain
+    functional ops from precomputed, immutable step tuples, so inductor fuses the forward
+    into one kernel and the backward into another, and nothing mutable is guarded on.
+    """
+    forward_steps = {fast: functional_steps(program, (0,), fast) for fast in (False, True)}
+    backward_steps = {
+        (wanted, fast): functional_steps(program, wanted, fast) for wanted in _output_sets(program.n_params) for fast in (False, True)
+    }
+
+    def eager(x: torch.Tensor, params: tuple[Any, ...]) -> bool:
+        # write into reused buffers unless tracing, recording a graph (double backward), or
+        # given something unusual (tensor subclasses, integer input, non-scalar parameters)
+        return not torch.is_grad_enabled() and can_run_into(x, params)
+
+    class SymbolicFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+            ctx.save_for_backward(x)  # the only tensor kept for backward
+            ctx.params = tuple(p.detach() for p in params)
+            if eager(x, params):
+                return forward_into(program, x, params)
+            steps = forward_steps[_compiling()]
+            return run_steps(steps[0], steps[1], x, params)[0]
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+            (x,) = ctx.saved_tensors
+            needs = ctx.needs_input_grad
+            wanted = tuple(i + 1 for i, need in enumerate(needs) if need)
+            if not wanted:
+                return (None,) * len(needs)
+            fused = eager(x, ctx.params) and grad_out.dtype == x.dtype and grad_out.shape == x.shape
+            if fused:  # grad_out * f'(x) and the parameter sums computed chunk by chunk
+                values = iter(backward_into(program, x, ctx.params, grad_out, wanted))
+            else:
+                fast = _compiling()
+                steps = backward_steps.get((wanted, fast)) or functional_steps(program, wanted, fast)
+                values = iter(run_steps(steps[0], steps[1], x, ctx.params))
+            grads: list[torch.Tensor | None] = []
+            for i, need in enumerate(needs):
+                if not need:
+                    grads.append(None)
+                    continue
+                d = next(values)
+                if i == 0:
+                    grads.append(d if fused else grad_out * d)
+                elif fused:
+                    like = ctx.params[i - 1]
+                    grads.append(d.to(like.dtype).reshape(like.shape))
+                else:
+                    grads.append(_param_grad(grad_out, d, ctx.params[i - 1]))
+            return tuple(grads)
+
+    SymbolicFunction.__name__ = SymbolicFunction.__qualname__ = "SymbolicFunction"
+    SymbolicFunction.forward_steps = forward_steps  # type: ignore[attr-defined]  # read by modules: {compiling: steps}
+    return SymbolicFunction
+
+
+def _needs_graph(x: torch.Tensor, params: tuple[torch.Tensor, ...]) -> bool:
+    return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_entry(program: Program) -> Any:
+    """``torch.compile``d ``(x, *params) -> f(x)`` for one program, shared by all its modules.
+
+    Dynamo caches compiled code per Python code object, with a small recompile limit per object.
+    One shared entry function would collect a cache entry per formula and silently fall back to
+    eager past the limit, so each program gets its own copy of the (same) code object; modules
+    of the same formula share it, so ``get(id, compile=True)`` compiles once per process.
+    """
+    function = _autograd_function(program)
+    steps = functional_steps(program, (0,), True)
+
+    def entry(x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        if _needs_graph(x, params):
+            return function.apply(x, *params)
+        return run_steps(steps[0], steps[1], x, params)[0]
+
+    code = entry.__code__.replace(co_name=f"nsad_activation_{_entry_serial()}")
+    own = types.FunctionType(code, entry.__globals__, code.co_name, entry.__defaults__, entry.__closure__)
+    return torch.compile(own, options=_inductor_options())
+
+
+#: Inductor settings for our own kernels only (``torch.compile(options=...)`` applies them to
+#: this compilation, not to the user's other compiled code). Fused multiply-add contraction:
+#: inductor's CPU default (``-ffp-contract=off``) turns every ``a*b + c`` of a polynomial into two
+#: rounded operations; contracted they are one, faster and no less accurate.
+_INDUCTOR_OPTIONS = {"cpp.enable_floating_point_contract_flag": "fast"}
+
+
+def _inductor_options() -> dict[str, Any]:
+    """:data:`_INDUCTOR_OPTIONS` that this torch's inductor knows (older versions lack some)."""
+    from torch._inductor import config
+
+    known = {}
+    for key, value in _INDUCTOR_OPTIONS.items():
+        section, _, name = key.rpartition(".")
+        holder = getattr(config, section, None) if section else config
+        if holder is not None and hasattr(holder, name):
+            known[key] = value
+    return known
+
+
+_SERIAL = itertools.count()
+
+
+def _entry_serial() -> int:
+    return next(_SERIAL)
+
+
+def _is_exporting() -> bool:
+    check = getattr(torch.compiler, "is_exporting", None)
+    return bool(check()) if check is not None else False
+
+
+def _compiling() -> bool:
+    """Whether torch.compile (not torch.export) is tracing: then ops come from
+    :data:`nsad_lib.nn.executor.COMPILE_OPS`, whose kernels inductor fuses well."""
+    return torch.compiler.is_compiling() and not _is_exporting()
+
+
+class SymbolicActivation(nn.Module):
+    """An elementwise activation defined by a safe symbolic formula.
+
+    Args:
+        formula: formula text (parsed safely) or a :class:`~nsad_lib.formula.language.Formula`.
+        parameters: initial values of named constants in the formula (``{"a": 1.0}``).
+        trainable: named constants become ``nn.Parameter``s (else buffers).
+        compile: wrap the forward with ``torch.compile``.
+        name: registry id, shown in ``repr``.
+    """
+
+    def __init__(
+        self,
+        formula: str | Formula,
+        parameters: Mapping[str, float] | None = None,
+        *,
+        trainable: bool = False,
+        compile: bool = False,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(formula, Formula):
+            if parameters:
+                formula = Formula.parse(formula.canonical, {**formula.parameters, **parameters})
+        else:
+            formula = Formula.parse(formula, parameters)
+        self.formula = formula
+        self.name = name
+        self.trainable = bool(trainable)
+        self._names = formula.parameter_names
+        for pname, value in formula.parameters.items():
+            if hasattr(self, pname):
+                raise FormulaError(f"parameter name {pname!r} collides with an nn.Module attribute; rename it", pname, None)
+            tensor = torch.tensor(float(value), dtype=torch.float32)
+            if self.trainable:
+                self.register_parameter(pname, nn.Parameter(tensor))
+            else:
+                self.register_buffer(pname, tensor)
+        self._program = compile_program(formula.expr, self._names, derivatives=True)
+        self._function = _autograd_function(self._program)
+        self._compiled = _compiled_entry(self._program) if compile else None
+
+    # -- forward -------------------------------------------------------------------------
+    # -- pickling: the compiled program and autograd class are rebuilt from the formula --------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_program"] = state["_function"] = None
+        state["_compiled"] = state["_compiled"] is not None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        compiled = state.pop("_compiled")
+        self.__dict__.update(state)
+        self._program = compile_program(self.formula.expr, self._names, derivatives=True)
+        self._function = _autograd_function(self._program)
+        self._compiled = _compiled_entry(self._program) if compiled else None
+
+    def _params(self) -> list[torch.Tensor]:
+        return [getattr(self, n) for n in self._names]
+
+    def _forward_eager(self, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        if not _is_exporting():
+            if _needs_graph(x, params):
+                return self._function.apply(x, *params)
+            if can_run_into(x, params):  # nothing to record: write into reused buffers
+                return forward_into(self._program, x, params)
+        # traced (export, or a torch.compile of the enclosing model): plain ops from immutable
+        # precomputed steps, so nothing mutable is guarded on
+        steps = self._function.forward_steps[_compiling()]  # type: ignore[attr-defined]
+        return run_steps(steps[0], steps[1], x, params)[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        params = self._params()
+        if self._compiled is not None and not _is_exporting():
+            return self._compiled(x, *params)
+        return self._forward_eager(x, *params)
+
+    def forward_composed(self, x: torch.Tensor) -> torch.Tensor:
+        """The formula as plain composed torch ops under autograd (for comparison only)."""
+        return self._program.run_torch(x, self._params())[0]
+
+    # -- introspection -------------------------------------------------------------------
+    def parameter_values(self) -> dict[str, float]:
+        """Current values of the named constants."""
+        return {n: float(getattr(self, n).detach().float()) for n in self._names}
+
+    def sympy(self) -> sp.Expr:
+        """The expression with the current parameter values substituted (float32 values at their
+        shortest round-trip decimal: 0.71, not 0.709999978542328)."""
+        import numpy as np
+
+        return self.formula.substituted({n: float(str(np.float32(v))) for n, v in self.parameter_values().items()})
+
+    def latex(self) -> str:
+        """LaTeX of :meth:`sympy`."""
+        return sp.latex(self.sympy())
+
+    def extra_repr(self) -> str:
+        parts = [f"formula={self.formula.canonical!r}"]
+        if self._names:
+            values = ", ".join(f"{n}={v:.6g}" for n, v in self.parameter_values().items())
+            parts.append(f"parameters=({values})")
+            parts.append(f"trainable={self.trainable}")
+        if self.name:
+            parts.insert(0, f"id={self.name!r}")
+        if self._compiled is not None:
+            parts.append("compiled=True")
+        return ", ".join(parts)
