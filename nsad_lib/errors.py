@@ -40,6 +40,10 @@ class EntryConflictError(NsadError):
     """A different entry already exists under the same id (published ids are immutable)."""
 
 
+class HubError(NsadError):
+    """A Hub push, pull or verification was refused or failed (the message says what to do)."""
+
+
 class DataError(NsadError, ValueError):
     """A dataset file is missing, unreadable, tampered or unsuitable (names file, column, row)."""
 

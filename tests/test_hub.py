@@ -685,7 +685,7 @@ def test_hostile_lock_file_is_refused_without_blocking(case, tmp_path):
     code = "import sys; from nsad_lib.hub.lockfile import read_lock; read_lock(sys.argv[1]); print('READ')"
     proc = run_bounded(["-c", code, str(lock_file)])
     assert proc.returncode == 1 and "READ" not in proc.stdout and "RecursionError" not in proc.stderr, proc.stderr[-2000:]
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"nsad_lib.hub.api.HubError: {lock_file}: ") and message in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"nsad_lib.errors.HubError: {lock_file}: ") and message in proc.stderr
     proc = run_bounded(["-m", "nsad_lib.cli", "verify", "--file", str(lock_file)])  # (click itself refuses a directory)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and str(lock_file) in proc.stderr, proc.stderr[-2000:]
 

@@ -23,7 +23,7 @@ from nsad_lib.util.atomic import atomic_write_bytes
 from nsad_lib.registry.entry import Entry, json_error_detail
 from nsad_lib.errors import EntryError, NsadError
 from nsad_lib.util.paths import UnsafeFileError, read_bounded
-from nsad_lib.hub.api import (
+from nsad_lib.hub._common import (
     COMMIT_RE,
     MAX_ENTRY_BYTES,
     MAX_WEIGHTS_BYTES,
@@ -33,10 +33,10 @@ from nsad_lib.hub.api import (
     check_repo_id,
     hf_cache_dir,
     parse_ref,
-    pull,
     pulled_dir,
     sha256_bytes,
 )
+from nsad_lib.hub.pull import pull
 
 __all__ = ["LOCK_FILE", "LockProblem", "LockRecord", "lock", "read_lock", "verify_lock", "write_lock"]
 
@@ -127,7 +127,7 @@ def lock(refs: Sequence[str], file: str | os.PathLike[str] = LOCK_FILE, *, endpo
     for ref in refs:
         if ref.startswith(REF_PREFIX):
             hub_ref = parse_ref(ref)
-            result = pull(hub_ref.repo_id, revision=hub_ref.revision, ids=[hub_ref.entry], endpoint=endpoint, token=token)
+            result = pull(hub_ref.repo_id, revision=hub_ref.revision, into=None, ids=[hub_ref.entry], token=token, endpoint=endpoint)
             entry_id = result.ids[0]
             record = LockRecord(result.repo_id, result.commit, result.sha256[entry_id], result.weights_sha256[entry_id])
         else:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from nsad_lib.registry.entry import MAX_INDEX_BYTES, Entry, split_id
 from nsad_lib.errors import EntryError
-from nsad_lib.hub.api import (
+from nsad_lib.hub._common import (
     COMMIT_RE,
     HUB_INDEX,
     MAX_ENTRY_BYTES,
@@ -39,7 +39,11 @@ from nsad_lib.hub.api import (
     read_limited,
     sha256_bytes,
 )
-from nsad_lib.hub.weights import load_weights, write_weights
+from nsad_lib.hub.weights import build_module, load_weights, recorded_weights_sha256, weights_record, write_weights
+from nsad_lib.registry.store import Registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nsad_lib.nn.activation import SymbolicActivation
 
 __all__ = ["pull"]
 
@@ -153,7 +157,6 @@ def _verify(folder: Path, where: str, entry_id: str, item: IndexItem) -> _Verifi
 
 def _check_target(directory: Path, verified: list[_Verified]) -> None:
     """Refuse before writing anything when the target already holds different content."""
-    from nsad_lib.registry.store import Registry
 
     existing = {it.entry.id: it for it in Registry(directory, include_env=False, include_bundled=False).located()}
     for v in verified:
@@ -166,7 +169,6 @@ def _check_target(directory: Path, verified: list[_Verified]) -> None:
 
 
 def _write(directory: Path, verified: list[_Verified]) -> None:
-    from nsad_lib.registry.store import Registry
 
     registry = Registry(directory, include_env=False, include_bundled=False)
     for v in verified:
@@ -184,7 +186,7 @@ def pull(
     token: str | None,
     endpoint: str | None,
 ) -> PullResult:
-    """See :func:`nsad_lib.hub.pull`."""
+    """See :func:`nsad_lib.hub.api.pull` (the public wrapper)."""
     check_repo_id(repo_id)
     endpoint = endpoint_or_default(endpoint)
     resolved, sizes = _remote_sizes(repo_id, revision, token, endpoint)
@@ -218,3 +220,22 @@ def pull(
         sha256={v.entry.id: v.entry.sha256 for v in verified},
         weights_sha256={v.entry.id: v.weights_sha256 for v in verified},
     )
+
+
+def load_pulled(directory: str | os.PathLike[str], ref: str, *, trainable: bool | None = None, compile: bool = False) -> "SymbolicActivation":
+    """A module from a pulled registry directory, weights checked against their sha256 record."""
+
+    directory = Path(directory)
+    entry = Registry(directory, include_env=False, include_bundled=False).resolve(ref)
+    path = directory / f"{entry.id}.safetensors"
+    expected = recorded_weights_sha256(path)
+    state = None
+    if expected:
+        data = read_limited(path, MAX_WEIGHTS_BYTES, str(path))
+        actual = sha256_bytes(data)
+        if actual != expected:
+            raise HubError(f"refused {path}: sha256 {actual[:12]}... does not match the pulled {expected[:12]}...")
+        state = load_weights(entry, data, str(path))
+    elif os.path.lexists(path):
+        raise HubError(f"refused {path}: trained parameters without their sha256 record {weights_record(path).name}")
+    return build_module(entry, state, trainable, compile)

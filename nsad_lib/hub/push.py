@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from nsad_lib.registry.entry import Entry
 from nsad_lib.errors import EntryError
-from nsad_lib.hub.api import (
+from nsad_lib.hub._common import (
     HUB_INDEX,
     MAX_ENTRY_BYTES,
     MAX_WEIGHTS_BYTES,

@@ -20,10 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
+from nsad_lib.errors import UnknownEntryError
+from nsad_lib.hub._common import COMMIT_RE, parse_ref, pulled_dir
+from nsad_lib.hub.pull import pull
+from nsad_lib.registry.factory import split_variant
+from nsad_lib.registry.store import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.registry.entry import Entry
-    from nsad_lib.registry.store import Registry
 
 __all__ = ["HUB_PREFIX", "Resolved", "is_hub_ref", "pin", "resolve_ref", "split_variant"]
 
@@ -61,25 +65,7 @@ def is_hub_ref(ref: object) -> bool:
     return isinstance(ref, str) and ref.startswith(HUB_PREFIX)
 
 
-def split_variant(spec: str) -> tuple[str, str]:
-    """``"REF[:VARIANT]"`` -> ``(REF, VARIANT)``; the ``:`` of ``hf://`` is not a variant separator.
-
-    >>> split_variant("hf://alice/acts/higgs-v1@main:trainable")
-    ('hf://alice/acts/higgs-v1@main', 'trainable')
-    >>> split_variant("hf://alice/acts/higgs-v1")
-    ('hf://alice/acts/higgs-v1', '')
-    """
-    text = spec.strip()
-    if is_hub_ref(text):
-        rest, sep, variant = text[len(HUB_PREFIX):].partition(":")
-        return HUB_PREFIX + rest, variant
-    name, _, variant = text.partition(":")
-    return name, variant
-
-
 def _registry(registry: RegistryLike) -> "Registry":
-    from nsad_lib.registry.store import Registry
-
     if isinstance(registry, Registry):
         return registry
     if registry is None or (not isinstance(registry, (str, os.PathLike)) and len(registry) == 0):
@@ -95,15 +81,10 @@ def resolve_ref(ref: str, registry: RegistryLike = None, *, endpoint: str | None
     ``NSAD_REGISTRY_PATH`` and the bundled registry (ignored for ``hf://`` references).
     """
     if not isinstance(ref, str) or not ref.strip():
-        from nsad_lib.errors import UnknownEntryError
-
         raise UnknownEntryError(f"entry reference must be a non-empty string ({FORMS}), got {ref!r}")
     if not is_hub_ref(ref):
         located = _registry(registry).locate(ref)
         return Resolved(located.entry, located.path)
-    from nsad_lib.hub.api import COMMIT_RE, parse_ref, pull, pulled_dir
-    from nsad_lib.registry.store import Registry
-
     hub_ref = parse_ref(ref)
     directory: Path | None = None
     entry_id, commit = hub_ref.entry, hub_ref.revision
@@ -112,7 +93,7 @@ def resolve_ref(ref: str, registry: RegistryLike = None, *, endpoint: str | None
         if (cached / f"{hub_ref.entry}.json").is_file():  # a commit is immutable: no network needed
             directory = cached
     if directory is None:
-        result = pull(hub_ref.repo_id, revision=hub_ref.revision, ids=[hub_ref.entry], endpoint=endpoint, token=token)
+        result = pull(hub_ref.repo_id, revision=hub_ref.revision, into=None, ids=[hub_ref.entry], token=token, endpoint=endpoint)
         directory, entry_id, commit = result.directory, result.ids[0], result.commit
     located = Registry(directory, include_env=False, include_bundled=False).locate(entry_id)
     return Resolved(located.entry, located.path, hub_ref.repo_id, commit)

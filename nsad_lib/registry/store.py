@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 from nsad_lib.util.atomic import atomic_write_text
 from nsad_lib.registry.entry import ID_RE, MAX_ENTRY_BYTES, MAX_INDEX_BYTES, Entry, canonical_json, json_error_detail, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
+from nsad_lib.registry.resolve import resolve_scheme, scheme_of
 from nsad_lib.util.paths import UnsafeFileError, read_bounded
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -336,10 +337,8 @@ def get(ref: str, trainable: bool | None = None, *, compile: bool = False) -> "S
     >>> import nsad_lib
     >>> act = nsad_lib.get("hajbi2026-higgs-fig-v1")
     """
-    if isinstance(ref, str) and ref.startswith("hf://"):
-        from nsad_lib.hub.api import get_from_hub
-
-        return get_from_hub(ref, trainable=trainable, compile=compile)
+    if scheme_of(ref) is not None:  # hf://...: resolved by the layer that registered the scheme
+        return resolve_scheme(ref, trainable=trainable, compile=compile)
     return default_registry().get(ref, trainable=trainable, compile=compile)
 
 
@@ -353,9 +352,6 @@ def info(ref: str) -> dict[str, Any]:
     return default_registry().resolve(ref).to_dict()
 
 
-def entry_hash_matches(entry: Entry) -> bool:
-    """True when the entry's stored hash matches its content."""
-    return entry.with_hash().sha256 == entry.sha256
 
 
 __all__ = [

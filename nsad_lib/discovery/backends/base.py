@@ -12,7 +12,6 @@ from typing import Protocol
 
 import numpy as np
 
-from nsad_lib.errors import NsadError
 
 __all__ = ["Backend", "Expression", "get_backend", "BACKENDS"]
 
@@ -39,24 +38,3 @@ class Backend(Protocol):
 
     def regress(self, x: np.ndarray, y: np.ndarray, *, seed: int, budget_s: float) -> list[Expression]:
         """Univariate expressions in ``x`` fitting the curve ``y`` (distill strategy), best first."""
-
-
-#: Backend names the CLI accepts.
-BACKENDS = ("operon", "gplearn", "pysr")
-
-
-def get_backend(name: str) -> Backend:
-    """The backend called ``name``; optional libraries are imported only here."""
-    if name == "operon":
-        from nsad_lib.discovery.backends.operon import OperonBackend
-
-        return OperonBackend()
-    if name == "gplearn":
-        from nsad_lib.discovery.backends.gplearn import GplearnBackend
-
-        return GplearnBackend()
-    if name == "pysr":
-        from nsad_lib.discovery.backends.pysr import PysrBackend
-
-        return PysrBackend()
-    raise NsadError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")
