@@ -138,135 +138,179 @@ def _structure_share(data: DataProfile) -> float:
     return (in_blocks + codes) / max(data.n_features, 1)
 
 
+#: Each rule's weight: how far one finding moves the score from 0.5 (signs: for / against).
+WEIGHTS: dict[str, float] = {
+    "order": 0.25,           # keeps order: +; folds: -
+    "linearity": 0.4,        # near-linear: -
+    "gate": 0.4,             # order-keeping without a one-sided gate: -
+    "pile": 0.35,            # flat or even where zero-inflated rows pile up: - (x domain factor)
+    "count-order": 0.2,      # folding counts: - (x domain factor)
+    "structure-for": 0.35,   # bounded fold on categorical structure: + (x domain factor)
+    "structure-against": 0.15,  # fold on smooth data, or unbounded on categorical: - (x domain factor)
+    "domain": 0.1,           # same / different domain as the entry's source
+}
+#: How strongly the data-specific rules count for a "mixed" target (1.0 for a pure domain).
+MIXED_FACTOR = 0.5
+
+
+def _where(fp: FormulaProfile) -> str:
+    lo, hi = fp.mass_interval
+    return f"[{lo:.2f}, {hi:.2f}]"
+
+
+def _is_folding(fp: FormulaProfile) -> bool:
+    return fp.fold_cost >= FOLD_COST_MAX
+
+
+def rule_order(fp: FormulaProfile) -> Reason:
+    """1. Does f keep the order of the pre-activations over the mass, or fold them?"""
+    w, where = WEIGHTS["order"], _where(fp)
+    if not _is_folding(fp):
+        return Reason("order", True, w,
+                      f"f keeps the order of the pre-activations over the 95% mass interval {where} (a "
+                      f"monotone function reproduces {100 * (1 - fp.fold_cost):.1f}% of its variance; "
+                      f"rank agreement {fp.rank_agreement:.2f})")
+    shape = {"even": "f is even, so z and -z give the same output",
+             "odd": "f is odd but turns back inside the mass",
+             "neither": "f turns back inside the mass"}[fp.parity]
+    return Reason("order", False, -w,
+                  f"f folds the pre-activations: {shape}; {_pct(fp.fold_mass)} of the mass in {where} "
+                  f"sits where different inputs collapse to the same output, and no monotone "
+                  f"function reproduces {_pct(fp.fold_cost)} of its variance "
+                  f"({fp.folds} turning point(s), rank agreement {fp.rank_agreement:.2f})")
+
+
+def rule_linearity(fp: FormulaProfile) -> Reason:
+    """2. A near-linear f makes the Light network (nearly) a linear model."""
+    where = _where(fp)
+    if fp.nonlinearity < LINEAR_MAX:
+        return Reason("linearity", False, -WEIGHTS["linearity"],
+                      f"f is near-linear over {where} (a straight line explains "
+                      f"{_pct(1 - fp.nonlinearity)} of its variance): the Light network degenerates "
+                      "towards a linear model, which at best ties ReLU")
+    return Reason("linearity", True, 0.0,
+                  f"f is non-linear over {where} ({_pct(fp.nonlinearity)} of its variance is "
+                  "not explained by a straight line)")
+
+
+def rule_gate(fp: FormulaProfile) -> Reason | None:
+    """7. An order-keeping f should be a one-sided gate like the reference activations."""
+    if _is_folding(fp):
+        return None
+    closed, opened = sorted((fp.tail_gain_left, fp.tail_gain_right))
+    tails = (f"outside the central 68% of the mass its slope is {fp.tail_gain_left:.2f}x (below) and "
+             f"{fp.tail_gain_right:.2f}x (above) its slope in the middle")
+    if closed < GATE_CLOSED and opened >= GATE_OPEN:
+        return Reason("gate", True, 0.0, f"f is a one-sided gate like ReLU: {tails}")
+    if opened < 0.5:
+        shape = "it flattens on both sides, so units whose inputs land there barely learn"
+    elif closed >= GATE_CLOSED and opened >= GATE_OPEN:
+        shape = "neither side is closed, so it does not switch units off as ReLU does"
+    elif closed >= GATE_CLOSED:
+        shape = "neither side is closed, and neither is steeper than the middle"
+    else:
+        shape = "one side closes, but the other does not open (its slope stays under the middle's)"
+    return Reason("gate", False, -WEIGHTS["gate"],
+                  f"f keeps the order but is not a one-sided gate: {tails}; {shape}. Order-keeping "
+                  "shapes without a gate lost to ReLU on nearly every clear held-out case")
+
+
+def rule_pile(data: DataProfile, fp: FormulaProfile) -> Reason | None:
+    """3. (discrete/mixed) Where zero-inflated rows pile up, is f flat or even?"""
+    if data.domain not in ("discrete", "mixed"):
+        return None
+    factor = 1.0 if data.domain == "discrete" else MIXED_FACTOR
+    flat, even = fp.pile_gain < PILE_GAIN_MIN, fp.parity == "even"
+    if not (flat or even):
+        return Reason("pile", True, 0.0,
+                      f"where the zero-inflated rows pile up, f still separates them (slope "
+                      f"{fp.pile_gain:.2f}x typical, f'(0) = {fp.df0:.2f})")
+    why = []
+    if flat:
+        why.append(f"its slope there is {fp.pile_gain:.2f}x its typical slope (f'(0) = {fp.df0:.2f})")
+    if even:
+        why.append(f"it is even (f(0) = {fp.f0:.2f} is a turning point)")
+    return Reason("pile", False, round(-WEIGHTS["pile"] * factor, 3),
+                  f"{_pct(data.zero_fraction)} of the count cells are exactly zero, so rows pile up around each "
+                  f"unit's median ({_pct(fp.pile_concentration)} within +-0.1); f is flat or "
+                  f"symmetric there ({'; '.join(why)}): rows that differ by a few counts "
+                  "collapse to the same output")
+
+
+def rule_count_order(data: DataProfile, fp: FormulaProfile) -> Reason | None:
+    """4. (discrete/mixed) A folding f maps more and less of a count to the same output."""
+    if data.domain not in ("discrete", "mixed") or not _is_folding(fp):
+        return None
+    factor = 1.0 if data.domain == "discrete" else MIXED_FACTOR
+    return Reason("count-order", False, round(-WEIGHTS["count-order"] * factor, 3),
+                  "counts and frequencies carry their signal in their order (more of a word, "
+                  "more spam-like); a folding f maps more and less to the same output")
+
+
+def rule_structure(data: DataProfile, fp: FormulaProfile) -> Reason | None:
+    """5. (continuous/mixed, folding f) Categorical structure a bounded fold can carve bands from."""
+    if data.domain not in ("continuous", "mixed") or not _is_folding(fp):
+        return None
+    share = _structure_share(data)
+    factor = 1.0 if data.domain == "continuous" else MIXED_FACTOR
+    against = round(-WEIGHTS["structure-against"] * factor, 3)
+    if share >= STRUCTURE_MIN and fp.bounded:
+        return Reason("structure", True, round(WEIGHTS["structure-for"] * factor, 3),
+                      f"{_pct(share)} of the columns are one-hot blocks or categorical codes and f is "
+                      "bounded: a bounded fold can carve bands out of categorical structure (as the "
+                      "paper's HIGGS formula does on Forest)")
+    if share >= STRUCTURE_MIN:
+        return Reason("structure", False, against,
+                      f"{_pct(share)} of the columns are one-hot blocks or codes, but f is unbounded: "
+                      "its growing oscillation amplifies the far-out rows that rare categories "
+                      "produce after scaling")
+    return Reason("structure", False, against,
+                  f"the target is smooth measurements ({_pct(share)} one-hot or coded columns): "
+                  "folding throws away the sign of monotone signals")
+
+
+def rule_domain(data: DataProfile, source_domain: str) -> Reason:
+    """6. The target's domain against the entry's source domain (a small nudge)."""
+    w, domain = WEIGHTS["domain"], data.domain
+    if source_domain == "any":
+        return Reason("domain", True, w, "the entry is marked for any domain (a reference activation)")
+    if source_domain in ("continuous", "discrete"):
+        same = source_domain == domain
+        return Reason("domain", same, w if same else -w,
+                      f"target is {domain} (confidence {data.confidence:.2f}); the formula's source is "
+                      f"{source_domain}" + (": same domain" if same else ": a different domain"))
+    return Reason("domain", True, 0.0, f"target is {domain}; the entry's source domain is {source_domain}")
+
+
+def note_source(fp: FormulaProfile, source_fp: FormulaProfile) -> Reason:
+    """Not a rule (weight 0): the formula's shape on its source data beside its shape here."""
+    if abs(source_fp.rank_agreement - fp.rank_agreement) < 0.1:
+        text = (f"on its source data ({source_fp.dataset}) f shows rank agreement "
+                f"{source_fp.rank_agreement:.2f}, fold mass {_pct(source_fp.fold_mass)}, pile slope "
+                f"{source_fp.pile_gain:.2f}; here {fp.rank_agreement:.2f}, {_pct(fp.fold_mass)}, "
+                f"{fp.pile_gain:.2f}: the formula's shape is the same, the data decide")
+    else:
+        text = (f"on its source data ({source_fp.dataset}) f shows rank agreement "
+                f"{source_fp.rank_agreement:.2f} against {fp.rank_agreement:.2f} here")
+    return Reason("source", True, 0.0, text)
+
+
+def verdict_of(score: float) -> VerdictName:
+    """``transfers`` from :data:`TRANSFERS_AT`, ``does-not-transfer`` below :data:`FAILS_BELOW`."""
+    if score >= TRANSFERS_AT:
+        return "transfers"
+    if score < FAILS_BELOW:
+        return "does-not-transfer"
+    return "uncertain"
+
+
 def score_rules(data: DataProfile, fp: FormulaProfile, source_domain: str = "unknown",
                 source_fp: FormulaProfile | None = None) -> tuple[VerdictName, float, tuple[Reason, ...]]:
-    """Apply the rules; returns (verdict, score, reasons)."""
-    reasons: list[Reason] = []
-    lo, hi = fp.mass_interval
-    where = f"[{lo:.2f}, {hi:.2f}]"
-    folding = fp.fold_cost >= FOLD_COST_MAX
-
-    # 1. order
-    if not folding:
-        reasons.append(Reason("order", True, 0.25,
-                              f"f keeps the order of the pre-activations over the 95% mass interval {where} (a "
-                              f"monotone function reproduces {100 * (1 - fp.fold_cost):.1f}% of its variance; "
-                              f"rank agreement {fp.rank_agreement:.2f})"))
-    else:
-        shape = {"even": "f is even, so z and -z give the same output",
-                 "odd": "f is odd but turns back inside the mass",
-                 "neither": "f turns back inside the mass"}[fp.parity]
-        reasons.append(Reason("order", False, -0.25,
-                              f"f folds the pre-activations: {shape}; {_pct(fp.fold_mass)} of the mass in {where} "
-                              f"sits where different inputs collapse to the same output, and no monotone "
-                              f"function reproduces {_pct(fp.fold_cost)} of its variance "
-                              f"({fp.folds} turning point(s), rank agreement {fp.rank_agreement:.2f})"))
-
-    # 2. linearity
-    if fp.nonlinearity < LINEAR_MAX:
-        reasons.append(Reason("linearity", False, -0.4,
-                              f"f is near-linear over {where} (a straight line explains "
-                              f"{_pct(1 - fp.nonlinearity)} of its variance): the Light network degenerates "
-                              "towards a linear model, which at best ties ReLU"))
-    else:
-        reasons.append(Reason("linearity", True, 0.0,
-                              f"f is non-linear over {where} ({_pct(fp.nonlinearity)} of its variance is "
-                              "not explained by a straight line)"))
-
-    # 7. gate (listed here so that reasons read in order of the formula's shape)
-    if not folding:
-        closed, opened = sorted((fp.tail_gain_left, fp.tail_gain_right))
-        tails = (f"outside the central 68% of the mass its slope is {fp.tail_gain_left:.2f}x (below) and "
-                 f"{fp.tail_gain_right:.2f}x (above) its slope in the middle")
-        if closed < GATE_CLOSED and opened >= GATE_OPEN:
-            reasons.append(Reason("gate", True, 0.0, f"f is a one-sided gate like ReLU: {tails}"))
-        else:
-            if opened < 0.5:
-                shape = "it flattens on both sides, so units whose inputs land there barely learn"
-            elif closed >= GATE_CLOSED and opened >= GATE_OPEN:
-                shape = "neither side is closed, so it does not switch units off as ReLU does"
-            elif closed >= GATE_CLOSED:
-                shape = "neither side is closed, and neither is steeper than the middle"
-            else:
-                shape = "one side closes, but the other does not open (its slope stays under the middle's)"
-            reasons.append(Reason("gate", False, -0.4,
-                                  f"f keeps the order but is not a one-sided gate: {tails}; {shape}. Order-keeping "
-                                  "shapes without a gate lost to ReLU on nearly every clear held-out case"))
-
-    domain = data.domain
-    if domain in ("discrete", "mixed"):
-        # 3. pile: zero-inflated rows pile up; is f flat or even there?
-        flat = fp.pile_gain < PILE_GAIN_MIN
-        even = fp.parity == "even"
-        zeros = _pct(data.zero_fraction)
-        w = 1.0 if domain == "discrete" else 0.5
-        if flat or even:
-            why = []
-            if flat:
-                why.append(f"its slope there is {fp.pile_gain:.2f}x its typical slope (f'(0) = {fp.df0:.2f})")
-            if even:
-                why.append(f"it is even (f(0) = {fp.f0:.2f} is a turning point)")
-            reasons.append(Reason("pile", False, round(-0.35 * w, 3),
-                                  f"{zeros} of the count cells are exactly zero, so rows pile up around each "
-                                  f"unit's median ({_pct(fp.pile_concentration)} within +-0.1); f is flat or "
-                                  f"symmetric there ({'; '.join(why)}): rows that differ by a few counts "
-                                  "collapse to the same output"))
-        else:
-            reasons.append(Reason("pile", True, 0.0,
-                                  f"where the zero-inflated rows pile up, f still separates them (slope "
-                                  f"{fp.pile_gain:.2f}x typical, f'(0) = {fp.df0:.2f})"))
-        # 4. count order
-        if folding:
-            reasons.append(Reason("count-order", False, round(-0.2 * w, 3),
-                                  "counts and frequencies carry their signal in their order (more of a word, "
-                                  "more spam-like); a folding f maps more and less to the same output"))
-    if domain in ("continuous", "mixed") and folding:
-        # 5. structure
-        share = _structure_share(data)
-        w = 1.0 if domain == "continuous" else 0.5
-        if share >= STRUCTURE_MIN and fp.bounded:
-            reasons.append(Reason("structure", True, round(0.35 * w, 3),
-                                  f"{_pct(share)} of the columns are one-hot blocks or categorical codes and f is "
-                                  "bounded: a bounded fold can carve bands out of categorical structure (as the "
-                                  "paper's HIGGS formula does on Forest)"))
-        elif share >= STRUCTURE_MIN:
-            reasons.append(Reason("structure", False, round(-0.15 * w, 3),
-                                  f"{_pct(share)} of the columns are one-hot blocks or codes, but f is unbounded: "
-                                  "its growing oscillation amplifies the far-out rows that rare categories "
-                                  "produce after scaling"))
-        else:
-            reasons.append(Reason("structure", False, round(-0.15 * w, 3),
-                                  f"the target is smooth measurements ({_pct(share)} one-hot or coded columns): "
-                                  "folding throws away the sign of monotone signals"))
-
-    # 6. domain against the entry's source domain
-    if source_domain in ("any",):
-        reasons.append(Reason("domain", True, 0.1, "the entry is marked for any domain (a reference activation)"))
-    elif source_domain in ("continuous", "discrete"):
-        same = source_domain == domain
-        reasons.append(Reason("domain", same, 0.1 if same else -0.1,
-                              f"target is {domain} (confidence {data.confidence:.2f}); the formula's source is "
-                              f"{source_domain}" + (": same domain" if same else ": a different domain")))
-    else:
-        reasons.append(Reason("domain", True, 0.0, f"target is {domain}; the entry's source domain is {source_domain}"))
-
-    if source_fp is not None:
-        reasons.append(Reason("source", True, 0.0,
-                              f"on its source data ({source_fp.dataset}) f shows rank agreement "
-                              f"{source_fp.rank_agreement:.2f}, fold mass {_pct(source_fp.fold_mass)}, pile slope "
-                              f"{source_fp.pile_gain:.2f}; here {fp.rank_agreement:.2f}, {_pct(fp.fold_mass)}, "
-                              f"{fp.pile_gain:.2f}: the formula's shape is the same, the data decide"
-                              if abs(source_fp.rank_agreement - fp.rank_agreement) < 0.1
-                              else f"on its source data ({source_fp.dataset}) f shows rank agreement "
-                                   f"{source_fp.rank_agreement:.2f} against {fp.rank_agreement:.2f} here"))
-
-    score = min(1.0, max(0.0, 0.5 + sum(r.weight for r in reasons)))
-    score = round(score, 3)
-    verdict: VerdictName
-    if score >= TRANSFERS_AT:
-        verdict = "transfers"
-    elif score < FAILS_BELOW:
-        verdict = "does-not-transfer"
-    else:
-        verdict = "uncertain"
-    return verdict, score, tuple(reasons)
+    """Apply the rules (in the order they read best: the formula's shape, then the data); returns
+    (verdict, score, reasons). The score is ``0.5 + sum(weights)`` clipped to [0, 1]."""
+    found = [rule_order(fp), rule_linearity(fp), rule_gate(fp), rule_pile(data, fp), rule_count_order(data, fp),
+             rule_structure(data, fp), rule_domain(data, source_domain),
+             note_source(fp, source_fp) if source_fp is not None else None]
+    reasons = tuple(r for r in found if r is not None)
+    score = round(min(1.0, max(0.0, 0.5 + sum(r.weight for r in reasons))), 3)
+    return verdict_of(score), score, reasons
