@@ -109,6 +109,75 @@ def _conflicts(repo_id: str, local: dict[str, _Local], remote_files: Mapping[str
                            f"(remote {have(remote_w)}, local {have(item.weights_sha256)}); {advice}")
 
 
+@dataclass
+class _Remote:
+    """What the repository holds at ``head``: files, index, tags, and the entries not being pushed."""
+
+    head: str
+    files: dict[str, Any]
+    index: dict[str, IndexItem]
+    tags: set[str]
+    others: list[Entry]
+
+
+def _read_remote(api: Any, repo_id: str, local: dict[str, _Local]) -> _Remote:
+    """Read the repository's state (sizes checked before any download) and refuse conflicting ids."""
+    from huggingface_hub.hf_api import RepoFile
+
+    head = api.repo_info(repo_id, revision="main").sha
+    remote_files = {f.path: f for f in api.list_repo_tree(repo_id, recursive=True, revision=head) if isinstance(f, RepoFile)}
+    tags = {t.name for t in api.list_repo_refs(repo_id).tags}
+
+    def fetch(path: str) -> bytes:
+        limit = MAX_WEIGHTS_BYTES if path.endswith(".safetensors") else MAX_ENTRY_BYTES
+        known = remote_files.get(path)
+        if known is not None and isinstance(known.size, int) and known.size > limit:  # refused before downloading
+            raise HubError(f"refused {repo_id}:{path}: {known.size} bytes is more than the {limit}-byte limit")
+        local_path = api.hf_hub_download(repo_id, path, revision=head, cache_dir=hf_cache_dir())
+        try:
+            return read_limited(Path(local_path), limit, f"{repo_id}:{path}")
+        except HubError:
+            discard_cached(Path(local_path))
+            raise
+
+    if HUB_INDEX not in remote_files and "README.md" in remote_files:
+        raise HubError(f"{repo_id} has a README.md but no {HUB_INDEX}: it is not an nsad-lib repository and a push would "
+                       "replace its model card; push to a dedicated repository")
+    remote_index = parse_hub_index(fetch(HUB_INDEX), f"{repo_id}:{HUB_INDEX}") if HUB_INDEX in remote_files else {}
+    _conflicts(repo_id, local, remote_files, remote_index, fetch)
+    others = []
+    for entry_id in sorted(set(remote_index) - set(local)):
+        path = f"entries/{entry_id}.json"
+        try:
+            others.append(Entry.from_json(fetch(path).decode("utf-8"), source=f"{repo_id}:{path}"))
+        except (EntryError, UnicodeDecodeError) as exc:
+            raise HubError(f"{repo_id}:{path} on the Hub is not a valid entry ({exc}); fix the repository before pushing") from None
+    return _Remote(head, remote_files, remote_index, tags, others)
+
+
+def _files_to_publish(repo_id: str, local: dict[str, _Local], remote: _Remote) -> dict[str, bytes]:
+    """Every file the repository should hold after the push: entries, weights, plots, index, card."""
+    from nsad_lib.hub.card import render_card, render_plot
+
+    index = dict(remote.index)
+    files: dict[str, bytes] = {}
+    for entry_id, item in local.items():
+        index[entry_id] = IndexItem(item.entry.sha256, item.weights_sha256)
+        files[f"entries/{entry_id}.json"] = item.data
+        if item.weights is not None:
+            files[f"entries/{entry_id}.safetensors"] = item.weights
+        plot = f"plots/{entry_id}.png"
+        if plot not in remote.files:  # plots are derived: never re-render a published one
+            values = {k: float(v) for k, v in load_weights(item.entry, item.weights, "weights").items()} if item.weights else None
+            files[plot] = render_plot(item.entry, values)
+    index = dict(sorted(index.items()))
+    files[HUB_INDEX] = render_hub_index(index)
+    plots = {i for i in index if f"plots/{i}.png" in remote.files or f"plots/{i}.png" in files}
+    card_entries = [item.entry for item in local.values()] + remote.others
+    files["README.md"] = render_card(repo_id, card_entries, {k: v.weights_sha256 for k, v in index.items()}, plots).encode("utf-8")
+    return files
+
+
 def push(
     refs: Sequence[str],
     repo_id: str,
@@ -120,12 +189,10 @@ def push(
     registry: "Registry | None",
     endpoint: str | None,
 ) -> PushResult:
-    """See :func:`nsad_lib.hub.api.push_to_hub`."""
+    """See :func:`nsad_lib.hub.api.push_to_hub`: read the remote, build the files, commit what changed, tag."""
     from huggingface_hub import CommitOperationAdd, HfApi
-    from huggingface_hub.hf_api import RepoFile
 
     from nsad_lib import __version__
-    from nsad_lib.hub.card import render_card, render_plot
 
     check_repo_id(repo_id)
     token = resolve_token(token)
@@ -135,62 +202,20 @@ def push(
     action = f"push to {repo_id}"
     with hub_errors(action, repo_id):
         url = str(api.create_repo(repo_id, private=private, exist_ok=True))
-        head = api.repo_info(repo_id, revision="main").sha
-        remote_files = {f.path: f for f in api.list_repo_tree(repo_id, recursive=True, revision=head) if isinstance(f, RepoFile)}
-        tags = {t.name for t in api.list_repo_refs(repo_id).tags}
-
-        def fetch(path: str) -> bytes:
-            limit = MAX_WEIGHTS_BYTES if path.endswith(".safetensors") else MAX_ENTRY_BYTES
-            known = remote_files.get(path)
-            if known is not None and isinstance(known.size, int) and known.size > limit:  # refused before downloading
-                raise HubError(f"refused {repo_id}:{path}: {known.size} bytes is more than the {limit}-byte limit")
-            local_path = api.hf_hub_download(repo_id, path, revision=head, cache_dir=hf_cache_dir())
-            try:
-                return read_limited(Path(local_path), limit, f"{repo_id}:{path}")
-            except HubError:
-                discard_cached(Path(local_path))
-                raise
-
-        if HUB_INDEX not in remote_files and "README.md" in remote_files:
-            raise HubError(f"{repo_id} has a README.md but no {HUB_INDEX}: it is not an nsad-lib repository and a push would "
-                           "replace its model card; push to a dedicated repository")
-        remote_index = parse_hub_index(fetch(HUB_INDEX), f"{repo_id}:{HUB_INDEX}") if HUB_INDEX in remote_files else {}
-        _conflicts(repo_id, local, remote_files, remote_index, fetch)
-        others = []
-        for entry_id in sorted(set(remote_index) - set(local)):
-            path = f"entries/{entry_id}.json"
-            try:
-                others.append(Entry.from_json(fetch(path).decode("utf-8"), source=f"{repo_id}:{path}"))
-            except (EntryError, UnicodeDecodeError) as exc:
-                raise HubError(f"{repo_id}:{path} on the Hub is not a valid entry ({exc}); fix the repository before pushing") from None
-
-    index = dict(remote_index)
-    files: dict[str, bytes] = {}
-    for entry_id, item in local.items():
-        index[entry_id] = IndexItem(item.entry.sha256, item.weights_sha256)
-        files[f"entries/{entry_id}.json"] = item.data
-        if item.weights is not None:
-            files[f"entries/{entry_id}.safetensors"] = item.weights
-        plot = f"plots/{entry_id}.png"
-        if plot not in remote_files:  # plots are derived: never re-render a published one
-            values = {k: float(v) for k, v in load_weights(item.entry, item.weights, "weights").items()} if item.weights else None
-            files[plot] = render_plot(item.entry, values)
-    index = dict(sorted(index.items()))
-    files[HUB_INDEX] = render_hub_index(index)
-    plots = {i for i in index if f"plots/{i}.png" in remote_files or f"plots/{i}.png" in files}
-    card_entries = [item.entry for item in local.values()] + others
-    files["README.md"] = render_card(repo_id, card_entries, {k: v.weights_sha256 for k, v in index.items()}, plots).encode("utf-8")
-    changed = sorted(p for p, data in files.items() if p not in remote_files or not _same(remote_files[p], data))
+        remote = _read_remote(api, repo_id, local)
+    files = _files_to_publish(repo_id, local, remote)
+    changed = sorted(p for p, data in files.items() if p not in remote.files or not _same(remote.files[p], data))
 
     with hub_errors(action, repo_id):
-        commit, committed = head, False
+        commit, committed = remote.head, False
         if changed:
             message = commit_message or f"nsad-lib: publish {', '.join(local)}"
-            info = api.create_commit(repo_id, [CommitOperationAdd(p, files[p]) for p in changed], commit_message=message, parent_commit=head)
+            info = api.create_commit(repo_id, [CommitOperationAdd(p, files[p]) for p in changed], commit_message=message,
+                                     parent_commit=remote.head)
             commit, committed = info.oid, True
         created = []
         for entry_id in local:
-            if entry_id not in tags:
+            if entry_id not in remote.tags:
                 api.create_tag(repo_id, tag=entry_id, revision=commit, tag_message=f"nsad-lib entry {entry_id} (sha256 {local[entry_id].entry.sha256})")
                 created.append(entry_id)
     return PushResult(repo_id, commit, committed, tuple(local), tuple(created), tuple(changed), url)
