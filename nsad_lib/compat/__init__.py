@@ -1,1 +1,4 @@
-"""compat"""
+"""Compatibility checker: does a formula transfer to a dataset? :mod:`.check` (the ``check`` API),
+:mod:`.profile_formula` (the formula's shape on the target's pre-activations), :mod:`.verdict`
+(the rules, one function each), :mod:`.probe` (optional short training) and :mod:`.marks`
+(per-domain marks counted from measured evidence)."""
