@@ -70,7 +70,7 @@ def leaderboard(records: Sequence[dict], baseline: str = BASELINE, model: str = 
                                 for a in activations}
     per_domain: dict[str, dict[str, dict[str, int]]] = defaultdict(
         lambda: {a: {"win": 0, "tie": 0, "loss": 0} for a in others})
-    for name in scores:
+    for name in sorted(scores, key=lambda n: (infos[n].get("domain", "other"), n)):
         info = infos[name]
         task = info.get("task", "binary")
         row: dict = {"dataset": name, "task": task, "domain": info.get("domain", "other"),

@@ -33,6 +33,7 @@ class RunSpec:
 
     dataset: str
     data_sha256: str
+    rows: int
     model: str
     activation: str
     seed: int
@@ -63,7 +64,7 @@ def plan(datasets: dict, activations: Sequence[str], seeds: Sequence[int], epoch
             acts = ["relu"] if model == "heavy" else list(activations)
             for act in acts:
                 for seed in seeds:
-                    specs.append(RunSpec(name, sha, model, act, int(seed), int(epochs)))
+                    specs.append(RunSpec(name, sha, ds.n_rows, model, act, int(seed), int(epochs)))
     return specs
 
 
