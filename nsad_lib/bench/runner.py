@@ -1,0 +1,337 @@
+"""The grid runner: every run (dataset, model, activation, seed, protocol) is a pure task with a
+content key; results go to the grid's append-only store as they finish; a grid run again skips
+every key already stored. Executors: ``local`` (a process pool, one torch thread per worker) and
+``ray`` (Ray tasks; each dataset is put in the object store once). Ray is imported only here,
+only for ``executor="ray"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Sequence
+
+from nsad_lib.bench.store import ResultStore
+from nsad_lib.errors import NsadError
+
+__all__ = ["PROTOCOL", "RunSpec", "plan", "validate", "execute", "run_grid", "environment",
+           "check_ray_address", "EXECUTORS"]
+
+PROTOCOL = "paper-80/20-adam-bs1024"  # nsad_lib.paper.protocol.train_and_evaluate's protocol
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run; ``key`` is a content hash of everything that decides its result."""
+
+    dataset: str
+    data_sha256: str
+    rows: int
+    model: str
+    activation: str
+    seed: int
+    epochs: int
+    batch_size: int = 1024
+    lr: float = 1e-3
+    protocol: str = PROTOCOL
+    torch_threads: int = 1
+
+    @property
+    def key(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def label(self) -> str:
+        return f"{self.dataset} {self.model} {self.activation} seed {self.seed}"
+
+
+def plan(datasets: dict, activations: Sequence[str], seeds: Sequence[int], epochs: int,
+         models: Sequence[str] = ("light",)) -> list[RunSpec]:
+    """Every (dataset, model, activation, seed); Heavy runs use ReLU only (the paper's baseline)."""
+    from nsad_lib.bench.suite import data_sha256
+
+    specs = []
+    for name, ds in datasets.items():
+        sha = data_sha256(ds)
+        for model in models:
+            acts = ["relu"] if model == "heavy" else list(activations)
+            for act in acts:
+                for seed in seeds:
+                    specs.append(RunSpec(name, sha, ds.n_rows, model, act, int(seed), int(epochs)))
+    return specs
+
+
+def validate(activations: Iterable[str], members: Iterable, models: Iterable[str] = ("light",)) -> None:
+    """Fail before any training or writing: unknown activations, models, or unsupported tasks."""
+    from nsad_lib.bench.suite import task_supported
+    from nsad_lib.paper.protocol import activation_factory
+
+    for model in models:
+        if model not in ("light", "heavy"):
+            raise NsadError(f"--models: unknown model {model!r}; use light and/or heavy")
+    for act in activations:
+        activation_factory(act)
+    for m in members:
+        if not task_supported(m.task):
+            raise NsadError(f"dataset {m.name!r} is a {m.task} task: it needs multiclass/regression "
+                            f"support in the training harness, which this build lacks; "
+                            f"leave it out (binary suites: paper, quick)")
+
+
+_ENV: dict[str, object] = {}
+
+
+def environment() -> dict[str, object]:
+    """Versions and machine facts of the process that ran a task (cached per process)."""
+    if not _ENV:
+        import numpy
+        import sklearn
+        import torch
+
+        from nsad_lib import __version__
+
+        _ENV.update(nsad_lib=__version__, python=sys.version.split()[0], torch=torch.__version__,
+                    numpy=numpy.__version__, scikit_learn=sklearn.__version__,
+                    platform=platform.platform(), machine=platform.node(), cpu_count=os.cpu_count())
+    return dict(_ENV, torch_threads=_threads())
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def execute(spec: RunSpec, dataset) -> dict:  # noqa: ANN001 - a Dataset
+    """Run one task in this process (one torch thread) and return its record body.
+
+    A failing run returns ``status: failed`` with the error's one-line message; it is never
+    raised, so one bad run cannot stop a grid.
+    """
+    import torch
+
+    from nsad_lib.paper.protocol import train_and_evaluate
+
+    torch.set_num_threads(spec.torch_threads)
+    start = time.perf_counter()
+    try:
+        result = train_and_evaluate(dataset, spec.model, spec.activation, spec.seed, epochs=spec.epochs,
+                                    batch_size=spec.batch_size, lr=spec.lr)
+    except Exception as exc:  # recorded, not raised: the grid goes on
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {"status": "failed", "error": f"{type(exc).__name__}: {message}",
+                "seconds": time.perf_counter() - start, "env": environment()}
+    values = result.to_dict()
+    values["task"] = getattr(result, "task", getattr(dataset, "task", "binary"))
+    values["score"] = getattr(result, "score", result.accuracy)
+    return {"status": "ok", "result": values, "seconds": time.perf_counter() - start,
+            "env": environment()}
+
+
+def _record(spec: RunSpec, body: dict, dataset_info: dict, executor: str) -> dict:
+    return {"key": spec.key, "spec": asdict(spec), "dataset": dataset_info, "executor": executor,
+            "data_sha256": spec.data_sha256,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **body}
+
+
+def dataset_info(name: str, dataset) -> dict:  # noqa: ANN001
+    """What the report needs about a dataset, stored with each record."""
+    from nsad_lib.bench.suite import MEMBERS
+
+    m = MEMBERS.get(name)
+    return {"name": name, "task": m.task if m else getattr(dataset, "task", "binary"),
+            "domain": m.domain if m else "other", "features": m.features if m else "",
+            "rows": dataset.n_rows, "n_features": dataset.n_features}
+
+
+# ---------------------------------------------------------------- local process pool
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(datasets: dict) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER["datasets"] = datasets
+
+
+def _local_task(spec: RunSpec) -> dict:
+    return execute(spec, _WORKER["datasets"][spec.dataset])  # type: ignore[index]
+
+
+def _run_local(specs: list[RunSpec], datasets: dict, workers: int, done: Callable[[RunSpec, dict], None]) -> None:
+    if workers <= 1:
+        import torch
+
+        previous = torch.get_num_threads()
+        try:
+            for spec in specs:
+                done(spec, execute(spec, datasets[spec.dataset]))
+        finally:
+            torch.set_num_threads(previous)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    used = {s.dataset for s in specs}
+    shipped = {k: v for k, v in datasets.items() if k in used}
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(shipped,))
+    try:
+        futures = {pool.submit(_local_task, spec): spec for spec in specs}
+        for future in as_completed(futures):
+            spec = futures[future]
+            try:
+                body = future.result()
+            except Exception as exc:  # a worker died (killed, out of memory)
+                body = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0,
+                        "env": {}}
+            done(spec, body)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- Ray
+
+def _ray_task(spec: RunSpec, dataset) -> dict:  # noqa: ANN001 - resolved from the object store
+    return execute(spec, dataset)
+
+
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """A ``host:port`` (or ``ray://host:port``) address must accept a TCP connection."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise NsadError(f"--address {address!r}: give HOST:PORT (or ray://HOST:PORT, or auto)")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise NsadError(f"Ray address {address} does not answer ({exc.strerror or exc}); start the "
+                        f"cluster or drop --address to run Ray locally") from None
+
+
+class RaySession:
+    """``ray.init`` (locally with ``workers`` CPUs, or joining ``address``) and its shutdown."""
+
+    def __init__(self, workers: int, address: str | None):
+        self.workers, self.address, self.started = workers, address, False
+
+    def __enter__(self) -> "RaySession":
+        try:
+            import ray
+        except ImportError:
+            raise NsadError("--executor ray needs Ray: pip install 'nsad-lib[ray]'") from None
+        if self.address:
+            check_ray_address(self.address)
+        if not ray.is_initialized():
+            kwargs: dict[str, object] = dict(include_dashboard=False, log_to_driver=False,
+                                             configure_logging=False)
+            if self.address:
+                kwargs["address"] = self.address
+            else:
+                kwargs["num_cpus"] = self.workers
+            try:
+                ray.init(**kwargs)
+            except Exception as exc:
+                first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                raise NsadError(f"Ray did not start{' at ' + self.address if self.address else ''}: "
+                                f"{first}") from None
+            self.started = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()
+
+    def run(self, specs: list[RunSpec], datasets: dict, done: Callable[[RunSpec, dict], None]) -> None:
+        import ray
+
+        refs = {name: ray.put(datasets[name]) for name in {s.dataset for s in specs}}  # once each
+        remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
+        pending = {remote.remote(spec, refs[spec.dataset]): spec for spec in specs}
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    spec = pending.pop(ref)
+                    try:
+                        body = ray.get(ref)
+                    except Exception as exc:  # the task's worker died
+                        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                        body = {"status": "failed", "error": f"{type(exc).__name__}: {first}",
+                                "seconds": 0.0, "env": {}}
+                    done(spec, body)
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+
+class _NoSession:
+    def __enter__(self) -> "_NoSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def session(executor: str, workers: int, address: str | None = None):  # -> context manager
+    """Start what ``executor`` needs (Ray) before anything is written; bad input raises NsadError."""
+    if executor not in EXECUTORS:
+        raise NsadError(f"--executor {executor!r}: use local or ray")
+    if address and executor != "ray":
+        raise NsadError("--address is for --executor ray")
+    return RaySession(workers, address) if executor == "ray" else _NoSession()
+
+
+def _cost(spec: RunSpec, datasets: dict) -> float:
+    ds = datasets[spec.dataset]
+    return ds.n_rows * (ds.n_features + 64) * (3.0 if spec.model == "heavy" else 1.0)
+
+
+def run_grid(specs: Sequence[RunSpec], datasets: dict, store: ResultStore, *, executor: str = "local",
+             workers: int = 1, ray_session: RaySession | None = None,
+             on_record: Callable[[dict, int, int, int], None] | None = None) -> dict[str, int]:
+    """Run every spec whose key is not stored yet; append each record as it finishes.
+
+    ``on_record(record, done, total, failures)`` follows progress. Returns counts:
+    ``total``, ``skipped`` (already stored), ``ran``, ``failed``.
+    """
+    done_keys = store.done_keys()
+    todo = [s for s in specs if s.key not in done_keys]
+    todo.sort(key=lambda s: -_cost(s, datasets))  # longest first keeps the workers busy
+    infos = {name: dataset_info(name, ds) for name, ds in datasets.items()}
+    counts = {"total": len(specs), "skipped": len(specs) - len(todo), "ran": 0, "failed": 0}
+
+    def done(spec: RunSpec, body: dict) -> None:
+        record = _record(spec, body, infos[spec.dataset], executor)
+        store.append(record)
+        counts["ran"] += 1
+        counts["failed"] += body.get("status") != "ok"
+        if on_record:
+            on_record(record, counts["skipped"] + counts["ran"], counts["total"], counts["failed"])
+
+    if not todo:
+        return counts
+    if executor == "ray":
+        if ray_session is None:
+            with RaySession(workers, None) as own:
+                own.run(todo, datasets, done)
+        else:
+            ray_session.run(todo, datasets, done)
+    else:
+        _run_local(todo, datasets, workers, done)
+    return counts
