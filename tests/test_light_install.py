@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import venv
 from importlib import metadata
 from pathlib import Path
