@@ -50,3 +50,15 @@ class DataError(NsadError, ValueError):
 
 class SmallDataWarning(UserWarning):
     """Scores (discovery validation, the checker's probe) computed on too few rows to trust."""
+
+
+class MissingDependencyError(NsadError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it.
+
+    ``module`` is the module that could not be imported, ``extra`` the ``nsad-lib[extra]`` to install.
+    """
+
+    def __init__(self, message: str, *, module: str, extra: str):
+        super().__init__(message, name=module)
+        self.module = module
+        self.extra = extra

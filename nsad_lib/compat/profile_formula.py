@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from nsad_lib.util.optional import require
+
 __all__ = ["FormulaProfile", "pre_activations", "profile_formula", "PILE_HALF_WIDTH"]
 
 #: Half-width of the window around each unit's median where piled-up rows sit.
@@ -95,7 +97,7 @@ def _safe(values: np.ndarray) -> np.ndarray:
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import rankdata
+    rankdata = require("scipy.stats", "check", "the compatibility checker").rankdata  # optional: [check]
 
     ra, rb = rankdata(a), rankdata(b)
     ra -= ra.mean()
@@ -134,7 +136,7 @@ def _fold_mass(grid: np.ndarray, fg: np.ndarray, dg: np.ndarray, weights: np.nda
 
 def _fold_cost(grid: np.ndarray, fg: np.ndarray, weights: np.ndarray) -> float:
     """1 - R^2 of the best monotone (isotonic) fit of f on the grid, weighted by the mass."""
-    from sklearn.isotonic import IsotonicRegression
+    IsotonicRegression = require("sklearn.isotonic", "check", "the compatibility checker").IsotonicRegression
 
     w = weights + 1e-12
     mean = float(np.average(fg, weights=w))

@@ -17,6 +17,7 @@ from nsad_lib.data.catalog import (FOREST_FEATURES, FOREST_ROWS, FOREST_SAMPLE_S
                                       HIGGS_FEATURES, HIGGS_MAX_ROWS, SMS_VOCABULARY_SIZE,
                                       SPAMBASE_FEATURES)
 from nsad_lib.errors import DataError
+from nsad_lib.util.optional import require
 
 __all__ = ["Parsed", "PARSERS"]
 
@@ -32,7 +33,7 @@ class Parsed:
 
 def _read_numeric(path: Path, sep: str, columns: int, header: int | None = None,
                   nrows: int | None = None):  # -> pandas.DataFrame
-    import pandas as pd
+    pd = require("pandas", "data", "reading the datasets")  # optional: the [data] extra
 
     try:
         df = pd.read_csv(path, sep=sep, header=header, nrows=nrows)

@@ -21,8 +21,9 @@ def plot_formula(
     hi: float = 5.0,
 ) -> Path:
     """Draw f and f' over [lo, hi] to a PNG file and return its path."""
-    import matplotlib
+    from nsad_lib.util.optional import require
 
+    matplotlib = require("matplotlib", "plot", "plotting")  # optional: the [plot] extra
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -13,6 +13,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from nsad_lib.registry.entry import Entry
+from nsad_lib.util.optional import require
 
 __all__ = ["TAGS", "card_license", "render_card", "render_plot"]
 
@@ -60,8 +61,9 @@ def _pairs(data: Mapping[str, Any]) -> str:
 def render_plot(entry: Entry, values: Mapping[str, float] | None = None) -> bytes:
     """PNG of f and f' on [-5, 5] (Agg canvas, no pyplot state, no timestamp in the file)."""
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    # optional: the [plot] extra
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "plot", "the Hub card's plot").FigureCanvasAgg
+    Figure = require("matplotlib.figure", "plot", "the Hub card's plot").Figure
 
     formula = entry.formula_object()
     x = np.linspace(-5.0, 5.0, 401)

@@ -13,6 +13,7 @@ from typing import Sequence
 
 from nsad_lib.data.types import Dataset
 from nsad_lib.paper.reproduce import Settings, Summary
+from nsad_lib.util.optional import require
 
 __all__ = ["environment", "write_json", "write_markdown", "write_figure", "DISPLAY"]
 
@@ -22,8 +23,9 @@ COMPARED = ("forest", "spambase")  # the datasets whose rows must match the pape
 
 def environment(settings: Settings) -> dict[str, object]:
     import numpy
-    import sklearn
     import torch
+
+    sklearn = require("sklearn", "paper", "the reproduction report")  # optional: the [paper] extra
 
     from nsad_lib import __version__
 
@@ -145,8 +147,7 @@ def write_figure(path: str | Path, summaries: Sequence[Summary]) -> Path:
     """Accuracy against parameters (log x), one panel per dataset, one marker per model:
     filled = ours (bars: std over seeds), hollow = the paper. Models with the same parameter
     count are nudged sideways (a few percent) so their markers do not hide each other."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "plot", "the reproduction figure")  # optional: the [plot] extra
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

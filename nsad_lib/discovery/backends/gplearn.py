@@ -13,7 +13,7 @@ from importlib import metadata
 import numpy as np
 
 from nsad_lib.discovery.backends.base import Expression
-from nsad_lib.errors import NsadError
+from nsad_lib.util.optional import require
 
 PAPER_FUNCTIONS = ("add", "sub", "mul", "sin", "cos", "abs")
 PAPER_SETTINGS = {"generations": 5, "population_size": 500, "function_set": list(PAPER_FUNCTIONS)}
@@ -22,11 +22,7 @@ TOP_PROGRAMS = 8
 
 
 def _import():
-    try:
-        import gplearn.genetic as genetic
-    except ImportError:
-        raise NsadError("the gplearn backend needs gplearn: pip install 'nsad-lib[gplearn]' (or use --backend operon)") from None
-    return genetic
+    return require("gplearn.genetic", "gplearn", "the gplearn backend", hint="or use --backend operon")
 
 
 def _top(est, higher_is_better: bool) -> list[Expression]:

@@ -13,7 +13,7 @@ from importlib import metadata
 import numpy as np
 
 from nsad_lib.discovery.backends.base import Expression
-from nsad_lib.errors import NsadError
+from nsad_lib.util.optional import require
 
 #: The paper's function set, in operon's names, plus constants and variables.
 CLASSIFY_SYMBOLS = "add,sub,mul,sin,cos,abs,constant,variable"
@@ -36,10 +36,7 @@ class OperonBackend:
 
     def _fit(self, X: np.ndarray, y: np.ndarray, *, seed: int, budget_s: float, symbols: str, max_length: int,
              population: int, generations: int) -> list[Expression]:
-        try:
-            from pyoperon.sklearn import SymbolicRegressor
-        except ImportError as exc:  # pragma: no cover - a hard dependency
-            raise NsadError(f"pyoperon is not importable ({exc}); reinstall nsad-lib") from None
+        SymbolicRegressor = require("pyoperon.sklearn", "discover", "the operon backend").SymbolicRegressor
         model = SymbolicRegressor(
             allowed_symbols=symbols,
             objectives=["r2", "length"],

@@ -15,6 +15,7 @@ import numpy as np
 
 from nsad_lib.discovery.backends.base import Expression
 from nsad_lib.errors import NsadError
+from nsad_lib.util.optional import require
 
 _HINT = "use --backend operon (the default), or ingest a PySR run's hall_of_fame CSV with --from-pysr-csv FILE"
 
@@ -30,9 +31,7 @@ def _import():
         raise NsadError(f"the pysr backend needs the pysr package and Julia (pip install 'nsad-lib[pysr]'); {_HINT}") from None
     if not _julia_available():
         raise NsadError(f"the pysr backend needs Julia, which was not found on PATH; {_HINT}")
-    import pysr  # noqa: PLC0415 - deliberately lazy
-
-    return pysr
+    return require("pysr", "pysr", "the pysr backend")
 
 
 class PysrBackend:
