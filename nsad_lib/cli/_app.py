@@ -44,9 +44,9 @@ def _register_commands() -> None:
     if _registered:
         return
     _registered = True
-    from nsad_lib.cli import check_cmd, discover_cmd, hub_cmds, registry_cmds, reproduce_cmd
+    from nsad_lib.cli import bench_cmd, check_cmd, discover_cmd, hub_cmds, registry_cmds, reproduce_cmd
 
-    for module in (registry_cmds, reproduce_cmd, discover_cmd, check_cmd, hub_cmds):
+    for module in (registry_cmds, reproduce_cmd, discover_cmd, check_cmd, hub_cmds, bench_cmd):
         module.register(app)
 
 

@@ -23,6 +23,7 @@ from nsad_lib.hub._common import (
     IndexItem,
     PushResult,
     check_repo_id,
+    discard_cached,
     endpoint_or_default,
     git_blob_oid,
     hf_cache_dir,
