@@ -19,8 +19,8 @@ _LAZY: dict[str, str] = {
     "info": "nsad_lib.registry.store",
     "Registry": "nsad_lib.registry.store",
     "Entry": "nsad_lib.registry.entry",
-    "Formula": "nsad_lib.formula.language",
-    "parse": "nsad_lib.formula.language",
+    "Formula": "nsad_lib.formula",
+    "parse": "nsad_lib.formula",
     "SymbolicActivation": "nsad_lib.nn.activation",
     "check": "nsad_lib.compat.check",
     "push_to_hub": "nsad_lib.hub.api",
@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.nn.activation import SymbolicActivation
     from nsad_lib.registry.entry import Entry
     from nsad_lib.errors import DataError, EntryConflictError, EntryError, FormulaError, NsadError, UnknownEntryError
-    from nsad_lib.formula.language import Formula, parse
+    from nsad_lib.formula import Formula, parse
     from nsad_lib.hub.api import pull, push_to_hub
     from nsad_lib.registry.store import Registry, get, info, list_entries
 

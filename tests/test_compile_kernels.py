@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nsad_lib import SymbolicActivation
-from nsad_lib.nn.executor import COMPILE_OPS, TORCH_OPS, tanh_rational
+from nsad_lib.nn.ops import COMPILE_OPS, TORCH_OPS, tanh_rational
 
 KERNELS = [("tanh", tanh_rational, torch.tanh, 4e-7)]
 
