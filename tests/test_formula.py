@@ -373,3 +373,60 @@ def test_latex_and_evalf_of_custom_functions():
     assert float(sigmoid(sp.Integer(0)).evalf()) == pytest.approx(0.5)
     assert float(plog(sp.Float(1e-4)).evalf()) == 0.0
     assert float(pdiv(sp.Integer(3), sp.Integer(2)).evalf()) == pytest.approx(1.5)
+
+
+# -- layering and the op spec ---------------------------------------------------------------------
+
+
+def test_formula_package_needs_neither_torch_nor_scipy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pkgutil, importlib, json, numpy as np; import nsad_lib.formula as f; "
+        "[importlib.import_module('nsad_lib.formula.' + m.name) for m in pkgutil.iter_modules(f.__path__)]; "
+        "g = f.Formula.parse('x*(1 + erf(x/sqrt(2)))/2 + sigmoid(x) + softplus(x)'); g.numpy(np.linspace(-3, 3, 7)); "
+        "g.derivative_numpy(np.linspace(-3, 3, 7)); "
+        "print(json.dumps(sorted(m for m in ('torch', 'scipy') if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_public_surface_of_the_formula_package():
+    import nsad_lib
+    import nsad_lib.formula as formula_package
+
+    assert formula_package.parse is formula_package.parse_formula
+    assert set(formula_package.__all__) >= {"Formula", "parse_formula", "canonical", "check_expression"}
+    assert formula_package.Formula is nsad_lib.Formula
+    assert canonical(parse_formula("x*(1 + x)/2")) == "x*(x + 1)/2"
+
+
+def test_numpy_erf_erfc_and_sigmoid_without_scipy():
+    from nsad_lib.formula.special import erf, erfc, expit
+
+    x = np.concatenate([np.linspace(-30, 30, 6001), [0.0, -0.0, 1.0, -1.0, 8.0, -8.0, 1e-300]])
+    ref_erf = np.array([math.erf(v) for v in x])
+    ref_erfc = np.array([math.erfc(v) for v in x])
+    np.testing.assert_allclose(erf(x), ref_erf, rtol=4e-16, atol=0)
+    # no cancellation in the tail (Cephes, like scipy: relative error ~ x**2 ulp from exp(-x**2),
+    # and 0 once exp(-x**2) underflows, past x = 26.64)
+    inside = np.abs(x) <= 26.5
+    np.testing.assert_allclose(erfc(x[inside]), ref_erfc[inside], rtol=2e-13, atol=0)
+    assert erfc(np.array([26.5]))[0] > 0 and erfc(np.array([27.0]))[0] == 0.0 and erfc(np.array([-27.0]))[0] == 2.0
+    with np.errstate(over="ignore"):
+        ref_sigmoid = np.array([1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in x])
+    np.testing.assert_allclose(expit(x), ref_sigmoid, rtol=4e-16, atol=1e-300)
+    assert np.isnan(erf(np.array([np.nan])))[0] and erf(np.array([np.inf]))[0] == 1.0
+    for f in (erf, erfc, expit):
+        assert f(np.ones(3, dtype=np.float32)).dtype == np.float32
+        assert f(np.ones(3, dtype=np.float64)).dtype == np.float64
+
+
+def test_program_cache_is_not_part_of_equality():
+    from nsad_lib.formula.program import compile_program
+
+    p = compile_program(parse_formula("x*sin(x)"))
+    p.plan((0,))
+    assert p.cache and p == type(p)(p.instructions, p.outputs, p.n_params) and hash(p) == hash(type(p)(p.instructions, p.outputs, p.n_params))
