@@ -6,8 +6,8 @@ module documents, against float64 torch, eagerly and compiled.
 
 from __future__ import annotations
 
-import pytest
 import numpy as np
+import pytest
 import torch
 
 from nsad_lib import SymbolicActivation

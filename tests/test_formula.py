@@ -14,9 +14,10 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nsad_lib.formula import language as formula_module
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula import Formula, canonical, parse_formula
+from nsad_lib.formula import language as formula_module
+from nsad_lib.formula.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
 from nsad_lib.formula.language import (
     FUNCTIONS,
     MAX_EXACT_POWER_BITS,
@@ -25,7 +26,6 @@ from nsad_lib.formula.language import (
     X,
     symbol,
 )
-from nsad_lib.formula.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
 from nsad_lib.registry.store import Registry
 
 SEED_IDS = ["relu-v1", "gelu-v1", "silu-v1", "hajbi2026-higgs-readme-v1", "hajbi2026-higgs-fig-v1", "hajbi2026-spambase-fig-v1"]
@@ -429,4 +429,5 @@ def test_program_cache_is_not_part_of_equality():
 
     p = compile_program(parse_formula("x*sin(x)"))
     p.plan((0,))
-    assert p.cache and p == type(p)(p.instructions, p.outputs, p.n_params) and hash(p) == hash(type(p)(p.instructions, p.outputs, p.n_params))
+    twin = type(p)(p.instructions, p.outputs, p.n_params)
+    assert p.cache and not twin.cache and p == twin and hash(p) == hash(twin)

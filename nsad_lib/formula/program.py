@@ -68,7 +68,9 @@ class Program:
             for dead in frees.get(s, ()):
                 del values[dead]
         out = [values[self.outputs[o]] for o in outputs]
-        return [np.broadcast_to(np.asarray(o, dtype=x.dtype), x.shape).copy() if np.ndim(o) < np.ndim(x) else o for o in out]
+        return [
+            np.broadcast_to(np.asarray(o, dtype=x.dtype), x.shape).copy() if np.ndim(o) < np.ndim(x) else o for o in out
+        ]
 
 
 class _Builder:

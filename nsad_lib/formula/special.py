@@ -75,7 +75,8 @@ def erf(a: np.ndarray | float) -> np.ndarray:
     x, dtype = _float64(a)
     with np.errstate(all="ignore"):
         small = np.abs(x) <= 1.0
-        out = np.where(small, _erf_small(np.where(small, x, 0.0)), np.sign(x) * (1.0 - _erfc_large(np.where(small, 1.0, np.abs(x)))))
+        large = np.sign(x) * (1.0 - _erfc_large(np.where(small, 1.0, np.abs(x))))
+        out = np.where(small, _erf_small(np.where(small, x, 0.0)), large)
     return out.astype(dtype, copy=False)
 
 

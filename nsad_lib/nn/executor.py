@@ -31,7 +31,6 @@ from nsad_lib.formula.plan import plan_slots
 from nsad_lib.formula.program import Program
 from nsad_lib.nn.ops import COMPILE_OPS, INTO_OPS, TORCH_OPS, scalar_like
 
-
 _X, _PARAM, _CONST, _SMALL, _INTO, _NEW = range(6)
 
 #: (kind, slot, fn, args, payload, buffer, dead slots) per instruction, in order
