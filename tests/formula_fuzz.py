@@ -116,7 +116,7 @@ def run_case(text: str, params: dict[str, float], numerics: bool) -> tuple[str, 
 
     from nsad_lib.registry.entry import Entry
     from nsad_lib.errors import EntryError, FormulaError
-    from nsad_lib.formula.language import Formula
+    from nsad_lib.formula import Formula
     from nsad_lib.formula.program import compile_program
 
     start = time.perf_counter()

@@ -6,11 +6,12 @@ module documents, against float64 torch, eagerly and compiled.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from nsad_lib import SymbolicActivation
-from nsad_lib.nn.executor import COMPILE_OPS, TORCH_OPS, tanh_rational
+from nsad_lib.nn.ops import COMPILE_OPS, TORCH_OPS, tanh_rational
 
 KERNELS = [("tanh", tanh_rational, torch.tanh, 4e-7)]
 
@@ -71,3 +72,33 @@ def test_export_keeps_plain_ops():
     targets = {str(n.target) for n in program.graph.nodes if n.op == "call_function"}
     assert any("tanh" in t for t in targets)
     assert not any("clamp" in t or "div" in t for t in targets)
+
+
+# -- the op spec: one definition, torch tables checked against it ------------------------------
+
+
+def test_torch_tables_cover_the_op_spec_and_a_gap_is_named():
+    from nsad_lib.formula.ops import OPS, check_table
+    from nsad_lib.nn.ops import INTO_OPS
+
+    assert set(TORCH_OPS) == set(COMPILE_OPS) == set(INTO_OPS) == set(OPS)
+    partial = {k: v for k, v in TORCH_OPS.items() if k != "softplus"}
+    with pytest.raises(RuntimeError, match="missing operator\\(s\\) softplus"):
+        check_table(partial, "test table")
+    with pytest.raises(RuntimeError, match="unknown operator\\(s\\) frobnicate"):
+        check_table({**TORCH_OPS, "frobnicate": torch.neg}, "test table")
+
+
+def test_numpy_and_torch_implementations_of_every_op_agree():
+    from nsad_lib.formula.ops import NUMPY_OPS, OPS
+
+    rng = np.random.default_rng(0)
+    payloads = {None: (), "float": (1.7,), "pair": ((1.7, -0.3),)}
+    for name, op in OPS.items():
+        operands = [rng.uniform(0.2, 3.0, 257) * rng.choice([-1.0, 1.0], 257) for _ in range(op.arity)]
+        if name in ("sqrt", "rsqrt", "log", "pow", "pow_scalar"):
+            operands[0] = np.abs(operands[0])
+        extra = payloads[op.payload]
+        expected = NUMPY_OPS[name](*operands, *extra)
+        got = TORCH_OPS[name](*(torch.from_numpy(o) for o in operands), *extra)
+        np.testing.assert_allclose(torch.as_tensor(got).numpy(), expected, rtol=1e-12, atol=1e-12, err_msg=name)

@@ -11,7 +11,7 @@ import torch
 
 from nsad_lib.discovery import discover
 from nsad_lib.errors import NsadError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula import Formula
 from nsad_lib.registry.store import Registry
 
 torch.set_num_threads(1)

@@ -9,7 +9,7 @@ from nsad_lib.discovery.constants import lift_constants, tidy
 from nsad_lib.discovery.convert import to_formula
 from nsad_lib.discovery.pysr_csv import read_hall_of_fame
 from nsad_lib.errors import DataError, FormulaError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula import Formula
 
 
 def test_gplearn_protected_ops_map_to_named_protected_functions():

@@ -8,7 +8,7 @@ import torch
 from nsad_lib.discovery import discover
 from nsad_lib.discovery.strategies import search
 from nsad_lib.errors import NsadError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula import Formula
 
 torch.set_num_threads(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -13,20 +14,18 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nsad_lib.formula import language as formula_module
 from nsad_lib.errors import FormulaError
+from nsad_lib.formula import Formula, canonical, parse_formula
+from nsad_lib.formula import language as formula_module
+from nsad_lib.formula.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
 from nsad_lib.formula.language import (
     FUNCTIONS,
     MAX_EXACT_POWER_BITS,
     MAX_LENGTH,
     MAX_NUMBER_LENGTH,
     X,
-    Formula,
-    canonical,
-    parse,
     symbol,
 )
-from nsad_lib.formula.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
 from nsad_lib.registry.store import Registry
 
 SEED_IDS = ["relu-v1", "gelu-v1", "silu-v1", "hajbi2026-higgs-readme-v1", "hajbi2026-higgs-fig-v1", "hajbi2026-spambase-fig-v1"]
@@ -62,17 +61,17 @@ def bundled():
     ],
 )
 def test_parse_builds_the_expected_expression(text, expected):
-    assert parse(text) == expected
+    assert parse_formula(text) == expected
 
 
 def test_declared_parameters_become_real_symbols():
-    e = parse("a*x*sigmoid(b*x)", ["a", "b"])
+    e = parse_formula("a*x*sigmoid(b*x)", ["a", "b"])
     assert e == symbol("a") * X * sigmoid(symbol("b") * X)
     assert all(s.is_real for s in e.free_symbols)
 
 
 def test_protected_operators_are_never_rewritten():
-    e = parse("plog(x) + pdiv(1, x)")
+    e = parse_formula("plog(x) + pdiv(1, x)")
     assert not e.has(sp.log) and e.has(plog) and e.has(pdiv)
 
 
@@ -103,7 +102,7 @@ def test_protected_operators_are_never_rewritten():
 )
 def test_hostile_and_invalid_strings_name_token_and_position(text, token, position):
     with pytest.raises(FormulaError) as info:
-        parse(text)
+        parse_formula(text)
     err = info.value
     if token is not None:
         assert err.token == token
@@ -131,7 +130,7 @@ def test_hostile_and_invalid_strings_name_token_and_position(text, token, positi
 def test_pathological_input_fails_fast_with_formula_error(text):
     start = time.perf_counter()
     with pytest.raises(FormulaError):
-        parse(text)
+        parse_formula(text)
     assert time.perf_counter() - start < 5.0  # generous bound: only guards against hangs
 
 
@@ -143,7 +142,7 @@ def _fails_instead_of_hanging(seconds: int = 10):
         return
 
     def _timeout(signum, frame):
-        raise TimeoutError(f"parse() did not finish within {seconds} s")
+        raise TimeoutError(f"parse_formula() did not finish within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(seconds)
@@ -184,20 +183,20 @@ _N40 = "9" * 40  # the largest integer literal the tokenizer accepts
 )
 def test_huge_exact_numbers_are_refused_before_sympy_computes_them(text):
     with _fails_instead_of_hanging(), pytest.raises(FormulaError, match="too large|float64 range|complex"):
-        parse(text)
+        parse_formula(text)
 
 
 def test_computed_constants_have_the_same_digit_limit_as_literals():
     assert MAX_EXACT_POWER_BITS >= 4 * MAX_NUMBER_LENGTH  # powers up to the constant limit are computed
-    e = parse("x*2**100")
+    e = parse_formula("x*2**100")
     assert e == 2**100 * X
-    assert parse(canonical(e)) == e
+    assert parse_formula(canonical(e)) == e
     for text in ["x*2**200", "x/3**90", f"x*(1/{_N40})**2", f"x*{_N40}*{_N40}", f"x + 1/{_N40} + 1/{_N40[:-1]}7"]:
         with pytest.raises(FormulaError, match="constant is too large") as info:
-            parse(text)
+            parse_formula(text)
         assert "numeric literal is too long" not in str(info.value)
     with pytest.raises(FormulaError, match="constant is too large") as info:
-        parse("x*2**200")
+        parse_formula("x*2**200")
     assert info.value.token == "**" and info.value.position == 3
 
 
@@ -208,8 +207,8 @@ def test_computed_constants_have_the_same_digit_limit_as_literals():
 )
 def test_large_but_allowed_formulas_round_trip(text):
     with _fails_instead_of_hanging():
-        e = parse(text)
-        assert parse(canonical(e)) == e
+        e = parse_formula(text)
+        assert parse_formula(canonical(e)) == e
 
 
 def test_errors_while_printing_or_reparsing_become_formula_errors(monkeypatch):
@@ -218,7 +217,7 @@ def test_errors_while_printing_or_reparsing_become_formula_errors(monkeypatch):
 
     monkeypatch.setattr(formula_module, "canonical", broken)
     with pytest.raises(FormulaError, match="cannot be printed"):
-        parse("x + 1")
+        parse_formula("x + 1")
 
 
 def test_evaluation_guard_is_inert_outside_parse():
@@ -236,19 +235,19 @@ def test_nothing_is_executed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for text in [f"__import__('pathlib').Path('{marker}').touch()", "open('pwned','w')", "().__class__.__bases__[0]"]:
         with pytest.raises(FormulaError):
-            parse(text)
+            parse_formula(text)
     assert not marker.exists() and not (tmp_path / "pwned").exists()
 
 
 def test_too_long_formula_is_refused_before_parsing():
     with pytest.raises(FormulaError, match="limit"):
-        parse("x" + "+x" * MAX_LENGTH)
+        parse_formula("x" + "+x" * MAX_LENGTH)
 
 
 def test_parameter_names_are_checked():
     for bad in ["x", "sin", "pi", "E", "_a", "a b", "ä"]:
         with pytest.raises(FormulaError):
-            parse("x", [bad])
+            parse_formula("x", [bad])
     with pytest.raises(FormulaError, match="not used"):
         Formula.parse("x", {"a": 1.0})
     with pytest.raises(FormulaError, match="finite"):
@@ -261,18 +260,18 @@ def test_parameter_names_are_checked():
 
 
 def test_canonical_is_sympys_own_printing():
-    assert canonical(parse("abs(x) + max(0, x)")) == "Abs(x) + Max(0, x)"
-    assert canonical(parse("x^2")) == "x**2"
-    assert canonical(parse("x/2")) == "x/2"
-    assert canonical(parse("pi*x + exp(1)")) == "pi*x + E"
-    assert canonical(parse("0.1*3*x")) == "0.3*x"
+    assert canonical(parse_formula("abs(x) + max(0, x)")) == "Abs(x) + Max(0, x)"
+    assert canonical(parse_formula("x^2")) == "x**2"
+    assert canonical(parse_formula("x/2")) == "x/2"
+    assert canonical(parse_formula("pi*x + exp(1)")) == "pi*x + E"
+    assert canonical(parse_formula("0.1*3*x")) == "0.3*x"
 
 
 @pytest.mark.parametrize("entry_id", SEED_IDS)
 def test_round_trip_for_every_seed_entry(entry_id):
     entry = bundled().resolve(entry_id)
-    e = parse(entry.formula, list(entry.parameters))
-    assert parse(canonical(e), list(entry.parameters)) == e
+    e = parse_formula(entry.formula, list(entry.parameters))
+    assert parse_formula(canonical(e), list(entry.parameters)) == e
     assert entry.formula == canonical(e)  # stored canonically
 
 
@@ -302,10 +301,10 @@ def _expressions():
 @given(_expressions())
 def test_round_trip_for_generated_expressions(text):
     try:
-        e = parse(text, ["a"])
+        e = parse_formula(text, ["a"])
     except FormulaError:
         return  # e.g. 1/0 in a random expression: refusing it is correct
-    assert parse(canonical(e), ["a"]) == e
+    assert parse_formula(canonical(e), ["a"]) == e
 
 
 _TOKENS = ["x", "a", "1", "2.5", "1e3", "+", "-", "*", "/", "^", "**", "(", ")", ",", "sin", "max", "pdiv", "pi", "E", " ", ".", "'", "_", "__class__", "lambda", "[", "ｘ", "0", "log", "sqrt", "exp"]
@@ -315,7 +314,7 @@ _TOKENS = ["x", "a", "1", "2.5", "1e3", "+", "-", "*", "/", "^", "**", "(", ")",
 @given(st.lists(st.sampled_from(_TOKENS), max_size=25).map("".join))
 def test_random_token_strings_only_ever_raise_formula_error(text):
     try:
-        parse(text, ["a"])
+        parse_formula(text, ["a"])
     except FormulaError:
         pass
 
@@ -324,7 +323,7 @@ def test_random_token_strings_only_ever_raise_formula_error(text):
 @given(st.text(max_size=60))
 def test_random_text_only_ever_raises_formula_error(text):
     try:
-        parse(text)
+        parse_formula(text)
     except FormulaError:
         pass
 
@@ -334,7 +333,7 @@ def test_random_text_only_ever_raises_formula_error(text):
 
 def test_numpy_evaluation_matches_independent_references():
     x = np.linspace(-4, 4, 101)
-    from scipy.special import erf
+    erf = np.vectorize(math.erf)
 
     cases = {
         "cos(x) - cos(cos(x))": np.cos(x) - np.cos(np.cos(x)),
@@ -374,3 +373,61 @@ def test_latex_and_evalf_of_custom_functions():
     assert float(sigmoid(sp.Integer(0)).evalf()) == pytest.approx(0.5)
     assert float(plog(sp.Float(1e-4)).evalf()) == 0.0
     assert float(pdiv(sp.Integer(3), sp.Integer(2)).evalf()) == pytest.approx(1.5)
+
+
+# -- layering and the op spec ---------------------------------------------------------------------
+
+
+def test_formula_package_needs_neither_torch_nor_scipy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pkgutil, importlib, json, numpy as np; import nsad_lib.formula as f; "
+        "[importlib.import_module('nsad_lib.formula.' + m.name) for m in pkgutil.iter_modules(f.__path__)]; "
+        "g = f.Formula.parse('x*(1 + erf(x/sqrt(2)))/2 + sigmoid(x) + softplus(x)'); g.numpy(np.linspace(-3, 3, 7)); "
+        "g.derivative_numpy(np.linspace(-3, 3, 7)); "
+        "print(json.dumps(sorted(m for m in ('torch', 'scipy') if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_public_surface_of_the_formula_package():
+    import nsad_lib
+    import nsad_lib.formula as formula_package
+
+    assert formula_package.parse is formula_package.parse_formula
+    assert set(formula_package.__all__) >= {"Formula", "parse_formula", "canonical", "check_expression"}
+    assert formula_package.Formula is nsad_lib.Formula
+    assert canonical(parse_formula("x*(1 + x)/2")) == "x*(x + 1)/2"
+
+
+def test_numpy_erf_erfc_and_sigmoid_without_scipy():
+    from nsad_lib.formula.special import erf, erfc, expit
+
+    x = np.concatenate([np.linspace(-30, 30, 6001), [0.0, -0.0, 1.0, -1.0, 8.0, -8.0, 1e-300]])
+    ref_erf = np.array([math.erf(v) for v in x])
+    ref_erfc = np.array([math.erfc(v) for v in x])
+    np.testing.assert_allclose(erf(x), ref_erf, rtol=4e-16, atol=0)
+    # no cancellation in the tail (Cephes, like scipy: relative error ~ x**2 ulp from exp(-x**2),
+    # and 0 once exp(-x**2) underflows, past x = 26.64)
+    inside = np.abs(x) <= 26.5
+    np.testing.assert_allclose(erfc(x[inside]), ref_erfc[inside], rtol=2e-13, atol=0)
+    assert erfc(np.array([26.5]))[0] > 0 and erfc(np.array([27.0]))[0] == 0.0 and erfc(np.array([-27.0]))[0] == 2.0
+    with np.errstate(over="ignore"):
+        ref_sigmoid = np.array([1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in x])
+    np.testing.assert_allclose(expit(x), ref_sigmoid, rtol=4e-16, atol=1e-300)
+    assert np.isnan(erf(np.array([np.nan])))[0] and erf(np.array([np.inf]))[0] == 1.0
+    for f in (erf, erfc, expit):
+        assert f(np.ones(3, dtype=np.float32)).dtype == np.float32
+        assert f(np.ones(3, dtype=np.float64)).dtype == np.float64
+
+
+def test_program_cache_is_not_part_of_equality():
+    from nsad_lib.formula.program import compile_program
+
+    p = compile_program(parse_formula("x*sin(x)"))
+    p.plan((0,))
+    twin = type(p)(p.instructions, p.outputs, p.n_params)
+    assert p.cache and not twin.cache and p == twin and hash(p) == hash(twin)

@@ -107,8 +107,6 @@ def _lint_imports() -> str | None:
     return str(exe) if exe.exists() else shutil.which("lint-imports")
 
 
-@pytest.mark.xfail(strict=False, reason="3 known layer violations (registry->hub, formula->nn, hub cycles) are "
-                                        "fixed on other branches of issue 15; remove this mark after merging")
 def test_lint_imports_contracts_hold():
     exe = _lint_imports()
     if exe is None:

@@ -22,7 +22,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 import nsad_lib
-import nsad_lib.nn.executor as torch_ops
+import nsad_lib.nn.executor as executor
+import nsad_lib.nn.ops as torch_ops
 from nsad_lib import SymbolicActivation
 from nsad_lib.registry.store import list_entries
 
@@ -113,8 +114,8 @@ def test_backward_multiplies_by_the_gradient_in_place_without_extra_tensors():
     ],
 )
 def test_buffer_reuse_and_chunking_match_plain_ops(monkeypatch, threads_chunk, dtype, formula):
-    monkeypatch.setattr(torch_ops, "CHUNK_BYTES", threads_chunk)
-    monkeypatch.setattr(torch_ops, "CHUNK_BYTES_THREADED", threads_chunk)
+    monkeypatch.setattr(executor, "CHUNK_BYTES", threads_chunk)
+    monkeypatch.setattr(executor, "CHUNK_BYTES_THREADED", threads_chunk)
     act = SymbolicActivation(formula, {"a": 1.2, "b": -0.7}, trainable=True).to(dtype)
     n = 3 * 4096 + 17  # several chunks and a ragged last one when chunking is on
     x = (torch.rand(n, dtype=torch.float64) * 6 - 3).to(dtype).requires_grad_(True)

@@ -285,7 +285,7 @@ def test_create_refuses_parameters_that_are_not_finite_floats():
 
 
 def test_tampered_entry_is_refused_before_its_formula_is_parsed(tmp_path, monkeypatch):
-    from nsad_lib.formula.language import Formula
+    from nsad_lib.formula import Formula
 
     path = Registry(tmp_path, include_env=False, include_bundled=False).add(make())
     data = json.loads(path.read_text())

@@ -21,7 +21,8 @@ from nsad_lib import parse
 from nsad_lib.registry.entry import Entry
 from nsad_lib.errors import EntryError, FormulaError
 from nsad_lib.nn.finite import all_values, candidate_points, check_finite
-from nsad_lib.formula.language import MAX_MINMAX_ARGS, X, Formula, check_expression, symbol
+from nsad_lib.formula import Formula, check_expression
+from nsad_lib.formula.language import MAX_MINMAX_ARGS, X, symbol
 from nsad_lib.formula.program import compile_program
 
 
@@ -103,7 +104,7 @@ _AUDIT_SCRIPT = textwrap.dedent(
     import nsad_lib
     from nsad_lib.nn.activation import SymbolicActivation
     from nsad_lib.discovery.convert import to_formula
-    from nsad_lib.formula.language import Formula
+    from nsad_lib.formula import Formula
     from formula_fuzz import REPRODUCERS, HOSTILE, run_case
     run_case("x*sigmoid(x)", {{}}, True)  # warm up every lazy import and op table
     SymbolicActivation("x*sigmoid(x)")
@@ -116,7 +117,7 @@ _AUDIT_SCRIPT = textwrap.dedent(
     ACTIVE[0] = True
     for text in hostile:
         for call in (
-            lambda: nsad_lib.parse(text),
+            lambda: nsad_lib.parse_formula(text),
             lambda: Formula(text).derivative(),
             lambda: run_case(text, {{}}, False),
             lambda: SymbolicActivation(text),

@@ -163,7 +163,7 @@ def _tail_gains(zf: np.ndarray, df: np.ndarray) -> tuple[float, float]:
 
 
 def profile_formula(formula, z: np.ndarray, *, name: str = "", dataset: str = "") -> FormulaProfile:
-    """Measure ``formula`` (a :class:`~nsad_lib.formula.language.Formula`) on pre-activations ``z``."""
+    """Measure ``formula`` (a :class:`~nsad_lib.formula.Formula`) on pre-activations ``z``."""
     zf = z.reshape(-1)
     with np.errstate(all="ignore"):
         lo, hi = (float(v) for v in np.quantile(zf, [0.025, 0.975]))

@@ -8,7 +8,7 @@ from typing import Iterable
 from nsad_lib.discovery.backends.base import Expression
 from nsad_lib.discovery.constants import tidy
 from nsad_lib.errors import NsadError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula import Formula
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from nsad_lib.formula.language import X, Formula, symbol
+from nsad_lib.formula import Formula
+from nsad_lib.formula.language import X, symbol
 
 __all__ = ["PARAMETER_NAMES", "drop_offset", "round_constants", "lift_constants", "tidy"]
 

@@ -5,7 +5,7 @@ operon as infix with ``X1..Xn`` and parenthesised negative constants, PySR as in
 ``x0..xn`` and helpers such as ``square``. This module reads any of them into a tiny tree (no
 ``eval``: a hand-written tokenizer and recursive-descent parser), renames every variable to
 ``x`` (the paper's collapse), maps each backend function to ours, and emits text that
-:func:`nsad_lib.formula.language.Formula.parse` then checks. Protected operators become the explicit
+:func:`nsad_lib.formula.Formula.parse` then checks. Protected operators become the explicit
 protected functions (gplearn's ``div`` -> ``pdiv``, ``log`` -> ``plog``, ``sqrt`` -> ``psqrt``,
 ``inv`` -> ``pinv``); they are never silently turned into plain ``/`` or ``log``.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from nsad_lib.errors import FormulaError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula import Formula
 
 __all__ = ["Node", "parse_backend", "to_formula", "to_text", "FUNCTION_MAPS", "VARIABLE_RE"]
 

@@ -8,7 +8,7 @@ parser accept only a whitelist (numbers, ``x``, declared parameters, ``pi``, ``E
 directly. Anything else is a :class:`FormulaError` naming the token and its position.
 
 The canonical text form is sympy's own printing (``Abs``, ``Max``, ``**``, rationals), and
-``parse(canonical(e)) == e``. Numeric literals keep 15 significant digits, which is what sympy
+``parse_formula(canonical(e)) == e``. Numeric literals keep 15 significant digits, which is what sympy
 prints, so the round trip is exact.
 
 Size limits (sympy evaluates exact arithmetic eagerly, so untrusted text could otherwise ask for
@@ -18,7 +18,7 @@ astronomically large integers):
   denominator of a rational, has at most :data:`MAX_NUMBER_LENGTH` digits -- the same bound a
   typed literal has. ``x*2**100`` is accepted, ``x*2**200`` (61 digits) is refused with
   "constant is too large". Hence the canonical text of any accepted formula only holds literals
-  the tokenizer accepts, and ``parse(canonical(e)) == e`` holds for every accepted formula.
+  the tokenizer accepts, and ``parse_formula(canonical(e)) == e`` holds for every accepted formula.
 * Before sympy computes an exact power, the size of the result is estimated from every exact
   number the power would touch (``c`` in ``(c*x)**k``, ``N`` in ``sqrt(N)**k``, ``p/q`` in
   ``(p/q)**k``); over :data:`MAX_EXACT_POWER_BITS` bits the formula is refused ("numeric power is
@@ -33,10 +33,9 @@ from __future__ import annotations
 import math
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
-import numpy as np
 import sympy as sp
 
 from nsad_lib.errors import FormulaError
@@ -44,7 +43,6 @@ from nsad_lib.formula.functions import EXTRA_FUNCTIONS, PROTECT_EPS, pdiv, pinv,
 
 __all__ = [
     "FUNCTIONS",
-    "Formula",
     "FormulaError",
     "MAX_DEPTH",
     "MAX_EXACT_POWER_BITS",
@@ -57,7 +55,7 @@ __all__ = [
     "X",
     "canonical",
     "check_expression",
-    "parse",
+    "parse_formula",
     "symbol",
 ]
 
@@ -153,50 +151,68 @@ class _Token:
     pos: int
 
 
+def _is_digit(c: str) -> bool:
+    return c.isascii() and c.isdigit()
+
+
+def _digits_end(text: str, i: int) -> int:
+    """Index just past the run of ASCII digits starting at ``i``."""
+    while i < len(text) and _is_digit(text[i]):
+        i += 1
+    return i
+
+
+def _number_end(text: str, i: int) -> int:
+    """Index just past the numeric literal at ``i``: digits, an optional fraction, and an
+    exponent only when digits follow ``e``/``E`` and its sign (else the ``e`` is a name)."""
+    n = len(text)
+    j = _digits_end(text, i)
+    if j < n and text[j] == ".":
+        j = _digits_end(text, j + 1)
+    if j < n and text[j] in "eE":
+        k = j + 1
+        if k < n and text[k] in "+-":
+            k += 1
+        if k < n and _is_digit(text[k]):
+            j = _digits_end(text, k)
+    return j
+
+
+def _name_end(text: str, i: int) -> int:
+    """Index just past the ASCII identifier at ``i``."""
+    j = i
+    while j < len(text) and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
+        j += 1
+    return j
+
+
+def _next_token(text: str, i: int) -> _Token:
+    """The token starting at ``i`` (not whitespace); FormulaError for anything else."""
+    c = text[i]
+    if _is_digit(c) or (c == "." and i + 1 < len(text) and _is_digit(text[i + 1])):
+        literal = text[i : _number_end(text, i)]
+        if len(literal) > MAX_NUMBER_LENGTH:
+            raise FormulaError("numeric literal is too long", literal, i)
+        return _Token("num", literal, i)
+    if c.isascii() and (c.isalpha() or c == "_"):
+        return _Token("name", text[i : _name_end(text, i)], i)
+    for op in _OPERATORS:
+        if text.startswith(op, i):
+            return _Token("op", op, i)
+    raise FormulaError(f"unexpected character {c!r} (U+{ord(c):04X})", c, i)
+
+
 def _tokenize(text: str) -> list[_Token]:
+    """The tokens of ``text``, ending with an "end" token."""
     tokens: list[_Token] = []
     i, n = 0, len(text)
     while i < n:
-        c = text[i]
-        if c in _WHITESPACE:
+        if text[i] in _WHITESPACE:
             i += 1
             continue
-        if c.isascii() and (c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isascii() and text[i + 1].isdigit())):
-            j = i
-            while j < n and text[j].isascii() and text[j].isdigit():
-                j += 1
-            if j < n and text[j] == ".":
-                j += 1
-                while j < n and text[j].isascii() and text[j].isdigit():
-                    j += 1
-            if j < n and text[j] in "eE":
-                k = j + 1
-                if k < n and text[k] in "+-":
-                    k += 1
-                if k < n and text[k].isascii() and text[k].isdigit():
-                    while k < n and text[k].isascii() and text[k].isdigit():
-                        k += 1
-                    j = k
-            literal = text[i:j]
-            if len(literal) > MAX_NUMBER_LENGTH:
-                raise FormulaError("numeric literal is too long", literal, i)
-            tokens.append(_Token("num", literal, i))
-            i = j
-            continue
-        if c.isascii() and (c.isalpha() or c == "_"):
-            j = i
-            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            tokens.append(_Token("name", text[i:j], i))
-            i = j
-            continue
-        for op in _OPERATORS:
-            if text.startswith(op, i):
-                tokens.append(_Token("op", op, i))
-                i += len(op)
-                break
-        else:
-            raise FormulaError(f"unexpected character {c!r} (U+{ord(c):04X})", c, i)
+        token = _next_token(text, i)
+        tokens.append(token)
+        i += len(token.text)
     tokens.append(_Token("end", "", n))
     return tokens
 
@@ -210,7 +226,7 @@ def _number(literal: str, pos: int) -> sp.Expr:
         raise FormulaError("invalid number", literal, pos) from None
     if not math.isfinite(value):
         raise FormulaError("number out of range", literal, pos)
-    # 15 significant digits: exactly what sympy prints back, so parse(canonical(e)) == e.
+    # 15 significant digits: exactly what sympy prints back, so parse_formula(canonical(e)) == e.
     return sp.Float(repr(float(f"{value:.15g}")), 15)
 
 
@@ -339,7 +355,7 @@ def _install_power_guard(cls: type) -> None:
 
 
 # Every exact power sympy evaluates goes through these two methods (Pow.__new__ calls
-# base._eval_power); the guard is inert outside parse() and in other threads.
+# base._eval_power); the guard is inert outside parse_formula() and in other threads.
 _install_power_guard(sp.Rational)
 _install_power_guard(sp.Integer)
 
@@ -747,13 +763,13 @@ def _check_parameter_names(names: Iterator[str] | list[str]) -> dict[str, sp.Sym
 _FORBIDDEN = (sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I)
 
 
-def parse(text: str, parameters: Mapping[str, float] | list[str] | tuple[str, ...] = ()) -> sp.Expr:
+def parse_formula(text: str, parameters: Mapping[str, float] | list[str] | tuple[str, ...] = ()) -> sp.Expr:
     """Parse ``text`` into a sympy expression in ``x`` and the declared ``parameters``.
 
     Raises :class:`FormulaError` for anything outside the language; never evaluates text.
     The result is a fixed point of printing and parsing: sympy's automatic evaluation can
     restructure printed text (``1/(2*(x + 1))`` parses to ``1/(2*x + 2)``), so the parsed form
-    is re-read from its own canonical text until ``parse(canonical(e)) == e``.
+    is re-read from its own canonical text until ``parse_formula(canonical(e)) == e``.
     """
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
@@ -860,98 +876,3 @@ def check_expression(expr: object, parameters: list[str] | tuple[str, ...] = ())
 def canonical(expr: sp.Expr) -> str:
     """Sympy's own printing of ``expr``; parsing it gives back an equal expression."""
     return sp.sstr(expr, order=None)
-
-
-@dataclass(frozen=True)
-class Formula:
-    """A parsed activation formula with its declared parameters and their initial values."""
-
-    expr: sp.Expr
-    parameters: dict[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # A Formula only ever holds a checked expression: text must go through Formula.parse
-        # (sympy would otherwise evaluate it as Python code the first time it is used).
-        if isinstance(self.expr, str):
-            raise FormulaError(
-                "Formula(...) takes a parsed expression, not text: use Formula.parse(text, parameters)", None, None
-            )
-        if not isinstance(self.parameters, dict):
-            raise FormulaError(f"parameters must be a dict of name -> number, not {type(self.parameters).__name__}")
-        for name, value in self.parameters.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-                raise FormulaError(f"parameter {name!r} needs a finite number, got {value!r}", str(name), None)
-        check_expression(self.expr, list(self.parameters))
-
-    @classmethod
-    def parse(cls, text: str, parameters: Mapping[str, float] | None = None) -> "Formula":
-        """Parse ``text``; every declared parameter must have a finite float value."""
-        params = dict(parameters or {})
-        for name, value in params.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-                raise FormulaError(f"parameter {name!r} needs a finite number, got {value!r}", str(name), None)
-        expr = parse(text, list(params))
-        unused = sorted(set(params) - {s.name for s in expr.free_symbols})
-        if unused:
-            raise FormulaError(f"declared parameter(s) not used in the formula: {', '.join(unused)}", unused[0], None)
-        if X not in expr.free_symbols:
-            raise FormulaError("formula does not depend on x", text[:40], 0)
-        return cls(expr, {k: float(v) for k, v in params.items()})
-
-    # -- views ---------------------------------------------------------------------------
-    @property
-    def canonical(self) -> str:
-        """Canonical text (sympy's printing)."""
-        return canonical(self.expr)
-
-    @property
-    def parameter_names(self) -> tuple[str, ...]:
-        """Declared parameter names, in declaration order."""
-        return tuple(self.parameters)
-
-    @property
-    def parameter_symbols(self) -> tuple[sp.Symbol, ...]:
-        return tuple(symbol(n) for n in self.parameters)
-
-    def substituted(self, values: Mapping[str, float] | None = None) -> sp.Expr:
-        """The expression with parameters replaced by ``values`` (default: initial values)."""
-        vals = {**self.parameters, **(values or {})}
-        return self.expr.subs({symbol(k): sp.Float(v) for k, v in vals.items()})
-
-    def latex(self, substitute: bool = False) -> str:
-        """LaTeX for the formula (with parameter values substituted when asked)."""
-        return sp.latex(self.substituted() if substitute else self.expr)
-
-    def derivative(self, wrt: str = "x") -> sp.Expr:
-        """Symbolic derivative with respect to ``x`` or a parameter name."""
-        if wrt != "x" and wrt not in self.parameters:
-            raise FormulaError(f"cannot differentiate with respect to unknown name {wrt!r}", wrt, None)
-        return sp.diff(self.expr, symbol(wrt))
-
-    @property
-    def complexity(self) -> int:
-        """Number of nodes in the expression tree (a size measure for ranking formulas)."""
-        return sum(1 for _ in sp.preorder_traversal(self.expr))
-
-    def numpy(self, x: np.ndarray | float, values: Mapping[str, float] | None = None) -> np.ndarray:
-        """Evaluate on numpy arrays (float64 unless ``x`` has another float dtype)."""
-        from nsad_lib.formula.program import compile_program
-
-        vals = {**self.parameters, **(values or {})}
-        program = compile_program(self.expr, self.parameter_names)
-        arr = np.asarray(x)
-        if arr.dtype.kind != "f":
-            arr = arr.astype(np.float64)
-        return program.run_numpy(arr, [vals[n] for n in self.parameter_names])[0]
-
-    def derivative_numpy(self, x: np.ndarray | float, values: Mapping[str, float] | None = None) -> np.ndarray:
-        """df/dx evaluated on numpy arrays."""
-        from nsad_lib.formula.program import compile_program
-
-        vals = {**self.parameters, **(values or {})}
-        program = compile_program(self.expr, self.parameter_names, derivatives=True)
-        arr = np.asarray(x, dtype=np.float64)
-        return program.run_numpy(arr, [vals[n] for n in self.parameter_names], outputs=(1,))[0]
-
-    def __str__(self) -> str:
-        return self.canonical

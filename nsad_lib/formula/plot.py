@@ -8,7 +8,7 @@ from typing import Mapping
 import numpy as np
 
 from nsad_lib.errors import NsadError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula import Formula
 
 
 def plot_formula(

@@ -11,32 +11,20 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import numpy as np
 import sympy as sp
 
 from nsad_lib.errors import FormulaError
-from nsad_lib.formula.language import X, symbol
-from nsad_lib.formula.functions import PROTECT_EPS, pdiv, pinv, plog, psqrt, sigmoid, softplus
+from nsad_lib.formula.language import X, symbol, work_budget
+from nsad_lib.formula.ops import NUMPY_OPS, SYMPY_OPS, cost
 from nsad_lib.formula.plan import needed_slots, plan_slots
 
 # An instruction: (operator, argument slots, literal payload). Slots index earlier results.
+# Operators are the names in nsad_lib.formula.ops.OPS, or one of its LEAVES.
 Instruction = tuple[str, tuple[int, ...], Any]
-
-#: The fused instructions the builder emits, as plain arithmetic, so one definition serves the
-#: torch and the numpy operator tables. Each keeps the number of passes over the data low (a
-#: pass reads and writes a tensor the size of the input, which is what an elementwise
-#: activation costs).
-FUSED_OPS: dict[str, Callable[..., Any]] = {
-    "affine": lambda a, st: a * st[0] + st[1],  # s*a + t
-    "add_scaled": lambda a, b, c: a + c * b,
-    "mul_scaled": lambda a, b, c: a * b * c,
-    "addcmul": lambda a, b, c, v: a + v * b * c,
-    "div_scaled": lambda a, b, c: c * a / b,
-    "scalar_div": lambda b, c: c / b,
-}
 
 
 @dataclass(frozen=True)
@@ -46,24 +34,23 @@ class Program:
     instructions: tuple[Instruction, ...]
     outputs: tuple[int, ...]
     n_params: int
-
-    def __post_init__(self) -> None:
-        # A plain dict, not functools.cached_property: that one takes an RLock, which is a graph
-        # break for torch.compile. Keys: output tuples (plans) and ("...", ...) tuples for the
-        # run-time schedules that nsad_lib.nn.executor derives from a plan.
-        object.__setattr__(self, "_cache", {})
+    #: Memo of what evaluators derive from the program, keyed by tuples: plans (keyed by output
+    #: tuples) here, run-time schedules (keyed by ("...", ...) tuples) in nsad_lib.nn.executor.
+    #: A plain dict, not functools.cached_property: that one takes an RLock, which is a graph
+    #: break for torch.compile. Not part of equality or hashing.
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def plan(self, outputs: tuple[int, ...]) -> tuple[tuple[int, ...], dict[int, tuple[int, ...]]]:
         """Slots needed for ``outputs`` and, per slot, which slots can be freed after it."""
-        cached = self._cache.get(outputs)
+        cached = self.cache.get(outputs)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
         result = plan_slots(self.instructions, [self.outputs[o] for o in outputs])
-        self._cache[outputs] = result
+        self.cache[outputs] = result
         return result
 
-    def run(self, table: dict[str, Callable[..., Any]], x: Any, params: Sequence[Any], outputs: tuple[int, ...] = (0,)) -> list[Any]:
-        """Evaluate the chosen outputs with an operator table (torch or numpy)."""
+    def run_numpy(self, x: np.ndarray, params: Sequence[float], outputs: tuple[int, ...] = (0,)) -> list[np.ndarray]:
+        """Evaluate the chosen outputs on numpy arrays (torch: :func:`nsad_lib.nn.executor.run_program`)."""
         order, frees = self.plan(outputs)
         values: dict[int, Any] = {}
         for s in order:
@@ -71,32 +58,19 @@ class Program:
             if op == "x":
                 values[s] = x
             elif op == "param":
-                values[s] = params[payload]
+                values[s] = np.asarray(params[payload], dtype=x.dtype)
             elif op == "const":
                 values[s] = payload
             else:
-                fn = table[op]
+                fn = NUMPY_OPS[op]
                 operands = [values[a] for a in args]
                 values[s] = fn(*operands, payload) if payload is not None else fn(*operands)
             for dead in frees.get(s, ()):
                 del values[dead]
-        return [values[self.outputs[o]] for o in outputs]
-
-    def run_torch(self, x: Any, params: Sequence[Any], outputs: tuple[int, ...] = (0,)) -> list[Any]:
-        """Evaluate with plain composed torch ops (the same path the activation uses)."""
-        from nsad_lib.nn.executor import functional_steps, run_steps
-
-        steps, slots = functional_steps(self, outputs)
-        return run_steps(steps, slots, x, params)
-
-    def run_numpy(self, x: np.ndarray, params: Sequence[float], outputs: tuple[int, ...] = (0,)) -> list[np.ndarray]:
-        out = self.run(_numpy_ops(), x, [np.asarray(p, dtype=x.dtype) for p in params], outputs)
-        return [np.broadcast_to(np.asarray(o, dtype=x.dtype), x.shape).copy() if np.ndim(o) < np.ndim(x) else o for o in out]
-
-    @property
-    def n_ops(self) -> int:
-        """Number of arithmetic instructions (excluding inputs and constants)."""
-        return sum(1 for op, _, _ in self.instructions if op not in ("x", "param", "const"))
+        out = [values[self.outputs[o]] for o in outputs]
+        return [
+            np.broadcast_to(np.asarray(o, dtype=x.dtype), x.shape).copy() if np.ndim(o) < np.ndim(x) else o for o in out
+        ]
 
 
 class _Builder:
@@ -147,10 +121,7 @@ class _Builder:
         if e in self.params:
             return self.emit("param", (), self.params[e])
         if not e.free_symbols:
-            value = complex(e.evalf(30))
-            if value.imag != 0 or not math.isfinite(value.real):
-                raise FormulaError(f"constant sub-expression {sp.sstr(e)} is not a finite real number")
-            return self.const(value.real)
+            return self.const(self._number(e))
         if isinstance(e, sp.Symbol):
             raise FormulaError(f"unknown symbol {e.name!r} in expression")
         if e.is_Add:
@@ -161,7 +132,8 @@ class _Builder:
             return self._pow(*e.args)
         return self._function(e)
 
-    # Fused instructions (FUSED_OPS) keep the number of passes over the data low:
+    # Fused instructions (nsad_lib.formula.ops.ARITHMETIC) keep the number of passes over the
+    # data low:
     #   affine(a; s, t) = s*a + t            add_scaled(a, b; c) = a + c*b
     #   mul_scaled(a, b; c) = c*a*b          addcmul(a, b, c; v) = a + v*b*c
     #   div_scaled(a, b; c) = c*a/b          scalar_div(b; c) = c/b
@@ -206,59 +178,76 @@ class _Builder:
                 rest = sp.Mul(*[f for f in rest.args if f.free_symbols])
         return self._number(coeff), rest, term
 
+    # -- sums ------------------------------------------------------------------------------
+    # c + c*erf(z) is deliberately NOT rewritten to c*erfc(-z) (which avoids the cancellation for
+    # very negative z): torch has no vectorized erfc on CPU, so erfc is ~5x slower than erf both
+    # eagerly and in inductor kernels, and the erf form already meets float32 accuracy
+    # (|error| <= 1e-6 + 1e-6*|f| for GELU and its derivative on [-8, 8], eager and compiled),
+    # like torch's own GELU, which uses the erf form too. The "erfc" operator stays in the spec.
     def _add(self, e: sp.Expr) -> int:
+        shift, items = self._add_terms(e)
+        if shift == 0.0 and len(items) > 1 and all(c < 0 for c, _, _ in items):
+            # -a - b*c: lower a + b*c and negate once at the end; as cheap here, and a trailing
+            # scale folds into the backward's multiply by the incoming gradient
+            positive = sp.Add(*[-t for _, _, t in items])
+            return self.emit("neg", (self.lower(positive),))
+        acc = self._add_start(items, shift) if shift != 0.0 else self.lower(items.pop(0)[2])
+        for coeff, rest, _ in items:
+            acc = self._add_term(acc, coeff, rest)
+        return acc
+
+    def _add_terms(self, e: sp.Expr) -> tuple[float, list[tuple[float, sp.Expr, sp.Expr]]]:
+        """The constant shift of a sum and its (coefficient, rest, term) items, in lowering order."""
         const, terms = e.as_coeff_add()
-        acc: int | None = None
-        # c + c*erf(z) is deliberately NOT rewritten to c*erfc(-z) (which avoids the cancellation
-        # for very negative z): torch has no vectorized erfc on CPU, so erfc is ~5x slower than
-        # erf both eagerly and in inductor kernels, and the erf form already meets float32
-        # accuracy (|error| <= 1e-6 + 1e-6*|f| for GELU and its derivative on [-8, 8], eager and
-        # compiled), like torch's own GELU, which uses the erf form too. The "erfc" instruction
-        # stays available in the op tables.
         numeric = [t for t in terms if not t.free_symbols]  # e.g. sqrt(2): part of the shift
         if numeric:
             const = const + sp.Add(*numeric)
             terms = tuple(t for t in terms if t.free_symbols)
         shift = self._number(const) if const != 0 else 0.0
-        # (numeric coefficient, rest); coefficient 1 first, then positive ones, so that a sum
-        # starts without a negation and a constant folds into an `affine` start.
+        # coefficient 1 first, then positive ones, so that a sum starts without a negation and a
+        # constant folds into an `affine` start; products last: a later product fuses into `addcmul`
         items = [self._coeff_rest(t) for t in terms]
-        # products last: a later product term fuses into `addcmul`
         items.sort(key=lambda cr: (0 if cr[0] == 1.0 else (1 if cr[0] > 0 else 2), cr[1].is_Mul))
-        if acc is None and shift == 0.0 and len(items) > 1 and all(c < 0 for c, _, _ in items):
-            # -a - b*c: lower a + b*c and negate once at the end; as cheap here, and a trailing
-            # scale folds into the backward's multiply by the incoming gradient
-            positive = sp.Add(*[-t for _, _, t in items])
-            return self.emit("neg", (self.lower(positive),))
-        if acc is None:
-            if shift != 0.0:
-                products = [i for i, (_, r, _) in enumerate(items) if self._product_split(r) is not None]
-                if products:  # t + c*p*q (e.g. 1 - tanh(x)**2) is one addcmul
-                    coeff, rest, _ = items.pop(products[0])
-                    p, q = self._product_split(rest)  # type: ignore[misc]
-                    acc = self.emit("addcmul", (self.const(shift), self.lower(p), self.lower(q)), coeff)
-                else:
-                    pick = next((i for i, (c, _, _) in enumerate(items) if c != 1.0), 0)
-                    coeff, rest, _ = items.pop(pick)
-                    acc = self._scaled(self.lower(rest), coeff, shift)
-                shift = 0.0
-            else:
-                acc = self.lower(items.pop(0)[2])
-        for coeff, rest, _ in items:
-            split = self._product_split(rest)
-            if split is not None:
-                acc = self.emit("addcmul", (acc, self.lower(split[0]), self.lower(split[1])), coeff)
-            elif coeff == 1.0:
-                acc = self.emit("add", (acc, self.lower(rest)))
-            elif coeff == -1.0:
-                acc = self.emit("sub", (acc, self.lower(rest)))
-            else:
-                acc = self.emit("add_scaled", (acc, self.lower(rest)), coeff)
-        if shift != 0.0:
-            acc = self.emit("add", (acc, self.const(shift)))
-        return acc
+        return shift, items
 
+    def _add_start(self, items: list[tuple[float, sp.Expr, sp.Expr]], shift: float) -> int:
+        """The first instruction of a sum with a constant ``shift``: one term and the shift fused
+        (removes that term from ``items``)."""
+        products = [i for i, (_, r, _) in enumerate(items) if self._product_split(r) is not None]
+        if products:  # t + c*p*q (e.g. 1 - tanh(x)**2) is one addcmul
+            coeff, rest, _ = items.pop(products[0])
+            p, q = self._product_split(rest)  # type: ignore[misc]
+            return self.emit("addcmul", (self.const(shift), self.lower(p), self.lower(q)), coeff)
+        pick = next((i for i, (c, _, _) in enumerate(items) if c != 1.0), 0)
+        coeff, rest, _ = items.pop(pick)
+        return self._scaled(self.lower(rest), coeff, shift)
+
+    def _add_term(self, acc: int, coeff: float, rest: sp.Expr) -> int:
+        """``acc + coeff*rest`` in one instruction."""
+        split = self._product_split(rest)
+        if split is not None:
+            return self.emit("addcmul", (acc, self.lower(split[0]), self.lower(split[1])), coeff)
+        if coeff == 1.0:
+            return self.emit("add", (acc, self.lower(rest)))
+        if coeff == -1.0:
+            return self.emit("sub", (acc, self.lower(rest)))
+        return self.emit("add_scaled", (acc, self.lower(rest)), coeff)
+
+    # -- products ----------------------------------------------------------------------------
     def _mul(self, e: sp.Expr) -> int:
+        coeff, numer_exprs, denom = self._mul_factors(e)
+        if not denom and len(numer_exprs) >= 2:
+            fused = self._mul_fused_sum(coeff, numer_exprs)
+            if fused is not None:
+                return fused
+        numer = [self.lower(f) for f in numer_exprs]
+        if denom:
+            return self._quotient(coeff, numer, denom)
+        return self._product(coeff, numer)
+
+    def _mul_factors(self, e: sp.Expr) -> tuple[float, list[sp.Expr], list[int]]:
+        """A product as its float coefficient, its numerator factors (not lowered yet) and its
+        lowered denominators."""
         coeff_expr, factors = e.as_coeff_mul()
         # numeric factors such as sqrt(2) or pi join the coefficient (one multiply, not two)
         numeric = [f for f in factors if not f.free_symbols]
@@ -275,37 +264,45 @@ class _Builder:
                 numer_exprs.extend((f.args[0], f.args[0]))  # c*b**2 is mul_scaled(b, b): one pass
             else:
                 numer_exprs.append(f)
-        if not denom and len(numer_exprs) >= 2:
-            # c*(t + k*u)*b is (c*t) * (b + (k/t)*u*b): one addcmul (e.g. sigmoid's (1 - s)*s, or
-            # -sin(x)*(1 + sin(cos(x)))), then a constant factor unless c*t == 1; a trailing
-            # factor is free in the backward, which folds it into its multiply by the gradient.
-            # b may be a product itself (a*x*(1 - s): b = a*x, often already computed)
-            for i in range(len(numer_exprs)):
-                f = numer_exprs[i]
-                b = sp.Mul(*(numer_exprs[:i] + numer_exprs[i + 1 :]))
-                if f.is_Add and ("expr", f) not in self.memo:
-                    t, terms = f.as_coeff_add()
-                    if len(terms) == 1 and t != 0:
-                        k, u = terms[0].as_coeff_Mul()
-                        if not u.free_symbols or not k.is_Number:
-                            continue
-                        b_slot = self.lower(b)
-                        scale = coeff * float(t)
-                        if abs(scale - 1.0) < 1e-15:
-                            return self.emit("addcmul", (b_slot, self.lower(u), b_slot), coeff * float(k))
-                        slot = self.emit("addcmul", (b_slot, self.lower(u), b_slot), float(k) / float(t))
-                        return self._scaled(slot, scale)
-        numer = [self.lower(f) for f in numer_exprs]
-        if denom:
-            d = denom[0]
-            for slot in denom[1:]:
-                d = self.emit("mul", (d, slot))
-            if not numer:
-                return self.emit("reciprocal", (d,)) if coeff == 1.0 else self.emit("scalar_div", (d,), coeff)
-            acc = numer[0]
-            for slot in numer[1:]:
-                acc = self.emit("mul", (acc, slot))
-            return self.emit("div", (acc, d)) if coeff == 1.0 else self.emit("div_scaled", (acc, d), coeff)
+        return coeff, numer_exprs, denom
+
+    def _mul_fused_sum(self, coeff: float, numer_exprs: list[sp.Expr]) -> int | None:
+        """c*(t + k*u)*b as (c*t) * (b + (k/t)*u*b): one addcmul (e.g. sigmoid's (1 - s)*s, or
+        -sin(x)*(1 + sin(cos(x)))), then a constant factor unless c*t == 1; a trailing factor is
+        free in the backward, which folds it into its multiply by the gradient. b may be a
+        product itself (a*x*(1 - s): b = a*x, often already computed). None if no factor fits."""
+        for i, f in enumerate(numer_exprs):
+            b = sp.Mul(*(numer_exprs[:i] + numer_exprs[i + 1 :]))
+            if not f.is_Add or ("expr", f) in self.memo:
+                continue
+            t, terms = f.as_coeff_add()
+            if len(terms) != 1 or t == 0:
+                continue
+            k, u = terms[0].as_coeff_Mul()
+            if not u.free_symbols or not k.is_Number:
+                continue
+            b_slot = self.lower(b)
+            scale = coeff * float(t)
+            if abs(scale - 1.0) < 1e-15:
+                return self.emit("addcmul", (b_slot, self.lower(u), b_slot), coeff * float(k))
+            slot = self.emit("addcmul", (b_slot, self.lower(u), b_slot), float(k) / float(t))
+            return self._scaled(slot, scale)
+        return None
+
+    def _quotient(self, coeff: float, numer: list[int], denom: list[int]) -> int:
+        """coeff * prod(numer) / prod(denom) (slots already lowered)."""
+        d = denom[0]
+        for slot in denom[1:]:
+            d = self.emit("mul", (d, slot))
+        if not numer:
+            return self.emit("reciprocal", (d,)) if coeff == 1.0 else self.emit("scalar_div", (d,), coeff)
+        acc = numer[0]
+        for slot in numer[1:]:
+            acc = self.emit("mul", (acc, slot))
+        return self.emit("div", (acc, d)) if coeff == 1.0 else self.emit("div_scaled", (acc, d), coeff)
+
+    def _product(self, coeff: float, numer: list[int]) -> int:
+        """coeff * prod(numer), the coefficient fused into the last multiply."""
         if len(numer) == 1:
             return self._scaled(numer[0], coeff)
         acc = numer[0]
@@ -331,59 +328,35 @@ class _Builder:
             return self.emit("scalar_pow", (self.lower(exponent),), float(base.evalf(30)))
         return self.emit("pow", (self.lower(base), self.lower(exponent)))
 
-    _UNARY: dict[type, str] = {
-        sp.sin: "sin",
-        sp.cos: "cos",
-        sp.tan: "tan",
-        sp.tanh: "tanh",
-        sp.exp: "exp",
-        sp.log: "log",
-        sp.Abs: "abs",
-        sp.erf: "erf",
-        sp.sign: "sign",
-        sigmoid: "sigmoid",
-        softplus: "softplus",
-        plog: "plog",
-        psqrt: "psqrt",
-        pinv: "pinv",
-        sp.DiracDelta: "zeros",
-    }
-
     def _function(self, e: sp.Expr) -> int:
         func = type(e)
-        if func in self._UNARY and len(e.args) == 1:
-            return self.emit(self._UNARY[func], (self.lower(e.args[0]),))
-        if func is sp.Heaviside:
-            return self.emit("step", (self.lower(e.args[0]),))
-        if func is pdiv:
-            return self.emit("pdiv", (self.lower(e.args[0]), self.lower(e.args[1])))
         if func in (sp.Max, sp.Min):
-            op = "maximum" if func is sp.Max else "minimum"
-            slots = [self.lower(a) for a in e.args]
-            consts = [self.const_value(s) for s in slots if self.is_const(s)]
-            tensors = [s for s in slots if not self.is_const(s)]
-            acc = tensors[0]
-            for s in tensors[1:]:
-                acc = self.emit(op, (acc, s))
-            if consts:
-                bound = max(consts) if func is sp.Max else min(consts)
-                acc = self.emit("clamp_min" if func is sp.Max else "clamp_max", (acc,), bound)
-            return acc
+            return self._min_max(e)
+        if func is sp.Heaviside:  # Heaviside(z, H0): the step op has H(0) = 0 whatever H0
+            return self.emit("step", (self.lower(e.args[0]),))
+        op = SYMPY_OPS.get(func)
+        if op is not None and len(e.args) == op.arity:
+            return self.emit(op.name, tuple(self.lower(a) for a in e.args))
         raise FormulaError(f"cannot compile {func.__name__}() to torch: not in the formula language")
 
-
-#: Relative cost of one instruction (one pass over the data; transcendental ones cost more).
-_OP_COST: dict[str, float] = {
-    "x": 0.0, "param": 0.0, "const": 0.0,
-    "sin": 1.5, "cos": 1.5, "tan": 2.0, "tanh": 1.5, "exp": 1.3, "log": 1.5, "erf": 1.8, "erfc": 1.8,
-    "sigmoid": 1.5, "softplus": 2.0, "sqrt": 1.2, "rsqrt": 1.2, "pow": 2.5, "pow_scalar": 2.0,
-    "scalar_pow": 2.0, "plog": 3.0, "pinv": 2.5, "pdiv": 3.0, "psqrt": 2.0,
-}
+    def _min_max(self, e: sp.Expr) -> int:
+        """Max/Min of n arguments: pairwise maximum/minimum, every constant in one clamp."""
+        is_max = type(e) is sp.Max
+        op = "maximum" if is_max else "minimum"
+        slots = [self.lower(a) for a in e.args]
+        consts = [self.const_value(s) for s in slots if self.is_const(s)]
+        tensors = [s for s in slots if not self.is_const(s)]
+        acc = tensors[0]
+        for s in tensors[1:]:
+            acc = self.emit(op, (acc, s))
+        if consts:
+            acc = self.emit("clamp_min" if is_max else "clamp_max", (acc,), max(consts) if is_max else min(consts))
+        return acc
 
 
 def _cost(instructions: Sequence[Instruction], slots: Sequence[int]) -> float:
     """Cost of computing ``slots`` (and everything they need) once."""
-    return sum(_OP_COST.get(instructions[s][0], 1.0) for s in needed_slots(instructions, slots))
+    return sum(cost(instructions[s][0]) for s in needed_slots(instructions, slots))
 
 
 def _forms(e: sp.Expr) -> list[sp.Expr]:
@@ -408,9 +381,9 @@ def _lower_cheapest(builder: _Builder, e: sp.Expr, keep: Sequence[int]) -> tuple
     for form in _forms(e):
         trial = builder.copy()
         slot = trial.lower(form)
-        cost = _cost(trial.instructions, [*keep, slot])
-        if best is None or cost < best[0]:
-            best = (cost, trial, slot)
+        total = _cost(trial.instructions, [*keep, slot])
+        if best is None or total < best[0]:
+            best = (total, trial, slot)
     assert best is not None
     return best[1], best[2]
 
@@ -434,73 +407,5 @@ def compile_program(expr: sp.Expr, param_names: Sequence[str] = (), derivatives:
 
     Output 0 is f, output 1 is df/dx, output 2+i is df/d(param i).
     """
-    from nsad_lib.formula.language import work_budget
-
     with work_budget():
         return _compile_cached(expr, tuple(param_names), derivatives)
-
-
-@functools.lru_cache(maxsize=1)
-def _numpy_ops() -> dict[str, Callable[..., Any]]:
-    from scipy.special import erf, erfc, expit
-
-    def big(a: np.ndarray) -> np.ndarray:
-        return np.abs(a) > PROTECT_EPS
-
-    def plog_np(a: np.ndarray) -> np.ndarray:
-        m = big(a)
-        return np.where(m, np.log(np.where(m, np.abs(a), 1.0)), 0.0)
-
-    def pinv_np(a: np.ndarray) -> np.ndarray:
-        m = big(a)
-        return np.where(m, 1.0 / np.where(m, a, 1.0), 0.0)
-
-    def pdiv_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        m = big(b)
-        return np.where(m, a / np.where(m, b, 1.0), 1.0)
-
-    def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapped(*args: Any) -> Any:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                return fn(*args)
-
-        return wrapped
-
-    table: dict[str, Callable[..., Any]] = {
-        "add": np.add,
-        "sub": np.subtract,
-        "mul": np.multiply,
-        "div": np.divide,
-        "neg": np.negative,
-        "square": np.square,
-        "reciprocal": lambda a: 1.0 / a,
-        "sqrt": np.sqrt,
-        "rsqrt": lambda a: 1.0 / np.sqrt(a),
-        "pow_scalar": np.power,
-        "scalar_pow": lambda e, base: np.power(base, e),
-        "pow": np.power,
-        "sin": np.sin,
-        "cos": np.cos,
-        "tan": np.tan,
-        "tanh": np.tanh,
-        "exp": np.exp,
-        "log": np.log,
-        "abs": np.abs,
-        "erf": erf,
-        "erfc": erfc,
-        "sign": np.sign,
-        "step": lambda a: (a > 0).astype(np.result_type(a, np.float32)),
-        "zeros": np.zeros_like,
-        "sigmoid": expit,
-        "softplus": lambda a: np.logaddexp(0.0, a),
-        "plog": plog_np,
-        "psqrt": lambda a: np.sqrt(np.abs(a)),
-        "pinv": pinv_np,
-        "pdiv": pdiv_np,
-        **FUSED_OPS,
-        "maximum": np.maximum,
-        "minimum": np.minimum,
-        "clamp_min": np.maximum,
-        "clamp_max": np.minimum,
-    }
-    return {k: quiet(v) for k, v in table.items()}

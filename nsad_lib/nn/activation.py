@@ -27,13 +27,14 @@ import torch
 from torch import nn
 
 from nsad_lib.errors import FormulaError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula.expression import Formula
 from nsad_lib.formula.program import Program, compile_program
 from nsad_lib.nn.executor import (
     backward_into,
     can_run_into,
     forward_into,
     functional_steps,
+    run_program,
     run_steps,
     sum_dtype,
 )
@@ -184,7 +185,7 @@ def _is_exporting() -> bool:
 
 def _compiling() -> bool:
     """Whether torch.compile (not torch.export) is tracing: then ops come from
-    :data:`nsad_lib.nn.executor.COMPILE_OPS`, whose kernels inductor fuses well."""
+    :data:`nsad_lib.nn.ops.COMPILE_OPS`, whose kernels inductor fuses well."""
     return torch.compiler.is_compiling() and not _is_exporting()
 
 
@@ -192,7 +193,7 @@ class SymbolicActivation(nn.Module):
     """An elementwise activation defined by a safe symbolic formula.
 
     Args:
-        formula: formula text (parsed safely) or a :class:`~nsad_lib.formula.language.Formula`.
+        formula: formula text (parsed safely) or a :class:`~nsad_lib.formula.expression.Formula`.
         parameters: initial values of named constants in the formula (``{"a": 1.0}``).
         trainable: named constants become ``nn.Parameter``s (else buffers).
         compile: wrap the forward with ``torch.compile``.
@@ -267,7 +268,7 @@ class SymbolicActivation(nn.Module):
 
     def forward_composed(self, x: torch.Tensor) -> torch.Tensor:
         """The formula as plain composed torch ops under autograd (for comparison only)."""
-        return self._program.run_torch(x, self._params())[0]
+        return run_program(self._program, x, self._params())[0]
 
     # -- introspection -------------------------------------------------------------------
     def parameter_values(self) -> dict[str, float]:

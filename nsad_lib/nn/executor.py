@@ -1,304 +1,35 @@
-"""The torch operator table that :class:`nsad_lib.formula.program.Program` instructions run on.
+"""Running a :class:`~nsad_lib.formula.program.Program` on torch tensors.
 
-Each entry is a plain torch call on tensors (or Python floats for constants), so the same
-program runs eagerly, under ``torch.compile`` and under ``torch.export``. Protected operators
-mask their unsafe branch *before* the unsafe op (``where`` on the input, not only on the
-output), so even composed-op autograd through them never produces NaN.
+Two evaluators over the operator tables of :mod:`nsad_lib.nn.ops`:
+
+* functional (:func:`run_program`, :func:`functional_steps` + :func:`run_steps`): plain composed
+  torch ops, for autograd, ``torch.compile`` and ``torch.export``;
+* into reused buffers (:func:`forward_into`, :func:`backward_into`), when no graph is recorded.
+
+Every elementwise instruction reads and writes a tensor the size of the input, so an eager
+activation costs roughly (number of passes) x (memory traffic + allocation). Outside autograd
+(inside the custom autograd.Function, or under no_grad) intermediates belong to us: each
+instruction writes into the buffer of an operand that dies there, or into a buffer freed
+earlier, through the ops' ``out=`` forms. On CPU, dense tensors are processed in chunks whose
+scratch buffers are cached per thread (a few MiB), so an activation of any size allocates
+only its result (and, in the backward, the input's gradient): no full-size temporaries, and
+no fresh pages to fault in. The backward multiplies by the incoming gradient chunk by chunk,
+with a trailing constant factor of the derivative folded into that multiply.
+
+Schedules and step tuples derived from a program are memoised in its ``cache``.
 """
 
 from __future__ import annotations
 
-import functools
-import operator
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
-import torch.nn.functional as F
 
-from nsad_lib.formula.functions import PROTECT_EPS
 from nsad_lib.formula.plan import plan_slots
-from nsad_lib.formula.program import FUSED_OPS
-
-
-def _plog(a: torch.Tensor) -> torch.Tensor:
-    m = a.abs() > PROTECT_EPS
-    return torch.where(m, torch.log(torch.where(m, a.abs(), 1.0)), 0.0)
-
-
-def _pinv(a: torch.Tensor) -> torch.Tensor:
-    m = a.abs() > PROTECT_EPS
-    return torch.where(m, torch.reciprocal(torch.where(m, a, 1.0)), 0.0)
-
-
-def _pdiv(a: Any, b: Any) -> torch.Tensor:
-    if not isinstance(b, torch.Tensor):
-        return a / b if abs(b) > PROTECT_EPS else torch.ones_like(a)
-    m = b.abs() > PROTECT_EPS
-    return torch.where(m, a / torch.where(m, b, 1.0), 1.0)
-
-
-def _step(a: torch.Tensor) -> torch.Tensor:
-    # Heaviside with H(0) = 0 (and 0 at NaN): the subgradient torch's own relu uses. Written as
-    # clamp(sign(a), min=0) rather than (a > 0).to(dtype): under torch.compile the partitioner
-    # would otherwise save the boolean a > 0 for the backward, and inductor's CPU kernels store
-    # booleans an order of magnitude slower than floats.
-    return torch.clamp_min(torch.sign(a), 0.0)
-
-
-def _maximum(a: Any, b: Any) -> torch.Tensor:
-    return torch.maximum(a, b)
-
-
-def _minimum(a: Any, b: Any) -> torch.Tensor:
-    return torch.minimum(a, b)
-
-
-TORCH_OPS: dict[str, Callable[..., Any]] = {
-    # operator.* accept a Python float on either side; torch.add and friends do not.
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "neg": operator.neg,
-    "square": torch.square,
-    "reciprocal": torch.reciprocal,
-    "sqrt": torch.sqrt,
-    "rsqrt": torch.rsqrt,
-    "pow_scalar": torch.pow,
-    "scalar_pow": lambda e, base: torch.pow(base, e),
-    "pow": torch.pow,
-    "sin": torch.sin,
-    "cos": torch.cos,
-    "tan": torch.tan,
-    "tanh": torch.tanh,
-    "exp": torch.exp,
-    "log": torch.log,
-    "abs": torch.abs,
-    "erf": torch.erf,
-    "erfc": torch.erfc,
-    "sign": torch.sign,
-    "step": _step,
-    "zeros": torch.zeros_like,
-    "sigmoid": torch.sigmoid,
-    "softplus": F.softplus,
-    "plog": _plog,
-    "psqrt": lambda a: torch.sqrt(torch.abs(a)),
-    "pinv": _pinv,
-    "pdiv": _pdiv,
-    **FUSED_OPS,
-    "maximum": _maximum,
-    "minimum": _minimum,
-    "clamp_min": torch.clamp_min,
-    "clamp_max": torch.clamp_max,
-}
-
-
-# -- kernels for torch.compile ------------------------------------------------------------------
-#
-# Inductor's CPU kernels call SLEEF's tanh (``Sleef_tanhf16_u10``), about 3x slower than torch's
-# eager tanh (MKL) and than the rest of a fused activation kernel. While torch.compile traces
-# (not under torch.export, whose graphs keep the plain op for other backends), float32 tanh on
-# CPU is written instead as the 13/6-degree odd rational interpolant used by Eigen
-# (``generic_fast_tanh_float``), ONNX Runtime's MLAS and XLA, on x clamped to [-9, 9] (tanh
-# rounds to +-1 beyond): a dozen fused multiply-adds and one division.
-#
-# Accuracy against float64 (tests/test_compile_kernels.py): absolute error at most 4e-7 on
-# [-1000, 1000] (a few float32 ulp near +-1; torch's own tanh: 6e-8). NaN stays NaN,
-# tanh(+-inf) = +-1. sin and cos were tried the same way (Cody-Waite reduction and Cephes'
-# polynomials): no faster than SLEEF's inside a whole fused kernel, so they keep torch's ops.
-_TANH_NUM = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
-             -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)
-_TANH_DEN = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
-
-
-def _horner(coefficients: tuple[float, ...], t: torch.Tensor) -> Any:
-    acc: Any = coefficients[-1]
-    for c in coefficients[-2::-1]:
-        acc = acc * t + c
-    return acc
-
-
-def tanh_rational(a: Any) -> Any:
-    """tanh as a rational function of ``a`` clamped to [-9, 9] (float32 on CPU; else torch.tanh).
-
-    CPU only: on CUDA, triton's tanh is already fast.
-    """
-    if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"):
-        return torch.tanh(a)
-    c = torch.clamp(a, -9.0, 9.0)
-    c2 = c * c
-    return c * _horner(_TANH_NUM, c2) / _horner(_TANH_DEN, c2)
-
-
-#: :data:`TORCH_OPS` with the ops whose inductor CPU lowering is slow replaced (see above).
-COMPILE_OPS: dict[str, Callable[..., Any]] = {**TORCH_OPS, "tanh": tanh_rational}
-
-
-# -- eager execution into reused buffers ------------------------------------------------------
-#
-# Every elementwise instruction reads and writes a tensor the size of the input, so an eager
-# activation costs roughly (number of passes) x (memory traffic + allocation). Outside autograd
-# (inside the custom autograd.Function, or under no_grad) intermediates belong to us: each
-# instruction writes into the buffer of an operand that dies there, or into a buffer freed
-# earlier, through the ops' ``out=`` forms. On CPU, dense tensors are processed in chunks whose
-# scratch buffers are cached per thread (a few MiB), so an activation of any size allocates
-# only its result (and, in the backward, the input's gradient): no full-size temporaries, and
-# no fresh pages to fault in. The backward multiplies by the incoming gradient chunk by chunk,
-# with a trailing constant factor of the derivative folded into that multiply.
-
-
-def _scalar(value: float, like: torch.Tensor) -> torch.Tensor:
-    # a cached 0-dim tensor: broadcasts as a scalar without promoting the dtype
-    return _scalar_cached(value, like.dtype, like.device)
-
-
-@functools.lru_cache(maxsize=512)
-def _scalar_cached(value: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    with torch.inference_mode(False):  # a normal tensor even when first asked for in inference mode
-        return torch.tensor(value, dtype=dtype, device=device)
-
-
-def _commutative(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def into(out: torch.Tensor, a: Any, b: Any) -> Any:
-        if isinstance(a, torch.Tensor):
-            return fn(a, b, out=out)
-        return fn(b, a, out=out)
-
-    return into
-
-
-def _sub_into(out: torch.Tensor, a: Any, b: Any) -> Any:
-    if isinstance(a, torch.Tensor):
-        return torch.sub(a, b, out=out)
-    return torch.add(_scalar(a, out), b, alpha=-1, out=out)
-
-
-def _div_into(out: torch.Tensor, a: Any, b: Any) -> Any:
-    if isinstance(a, torch.Tensor):
-        return torch.div(a, b, out=out)
-    return torch.div(_scalar(a, out), b, out=out)
-
-
-def _unary(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return lambda out, a: fn(a, out=out)
-
-
-def _affine_into(out: torch.Tensor, a: Any, st: tuple[float, float]) -> Any:
-    return torch.add(_scalar(st[1], out), a, alpha=st[0], out=out)
-
-
-def _add_scaled_into(out: torch.Tensor, a: Any, b: Any, c: float) -> Any:
-    if not isinstance(a, torch.Tensor):
-        return torch.add(_scalar(a, out), b, alpha=c, out=out)
-    return torch.add(a, b, alpha=c, out=out)
-
-
-def _mul_scaled_into(out: torch.Tensor, a: Any, b: Any, c: float) -> Any:
-    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
-        return torch.mul(a if isinstance(a, torch.Tensor) else b, (b if isinstance(a, torch.Tensor) else a) * c, out=out)
-    return torch.addcmul(_scalar(0.0, out), a, b, value=c, out=out)
-
-
-def _cpu_scalar(t: Any) -> float | None:
-    """The value of a 0-dim CPU tensor (a parameter), else None (reading a CUDA one would sync)."""
-    if isinstance(t, torch.Tensor) and t.dim() == 0 and t.device.type == "cpu":
-        return float(t)
-    return None
-
-
-def _addcmul_into(out: torch.Tensor, a: Any, b: Any, c: Any, v: float) -> Any:
-    if not (isinstance(b, torch.Tensor) and isinstance(c, torch.Tensor)):
-        return None  # unusual operand mix: computed functionally
-    if not isinstance(a, torch.Tensor):
-        a = _scalar(a, out)
-    # a + v*p*t with a 0-dim parameter p (e.g. 1 + b*(1 - tanh(x)**2)): torch.add with alpha runs
-    # the fast scalar loop; addcmul broadcasting two 0-dim operands is about 2.5x slower on CPU
-    for scalar, tensor in ((b, c), (c, b)):
-        if tensor.shape == out.shape:
-            value = _cpu_scalar(scalar)
-            if value is not None:
-                return torch.add(a, tensor, alpha=v * value, out=out)
-    return torch.addcmul(a, b, c, value=v, out=out)
-
-
-def _div_scaled_into(out: torch.Tensor, a: Any, b: Any, c: float) -> Any:
-    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
-        return None
-    return torch.addcdiv(_scalar(0.0, out), a, b, value=c, out=out)
-
-
-def _scalar_div_into(out: torch.Tensor, b: Any, c: float) -> Any:
-    return torch.div(_scalar(c, out), b, out=out)
-
-
-def _step_into(out: torch.Tensor, a: Any) -> Any:
-    return torch.gt(a, 0, out=out)
-
-
-def _psqrt_into(out: torch.Tensor, a: Any) -> Any:
-    return torch.sqrt(torch.abs(a, out=out), out=out)
-
-
-def _softplus_into(out: torch.Tensor, a: Any) -> Any:
-    return torch._C._nn.softplus(a, 1, 20, out=out)
-
-
-def _clamp_into(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return lambda out, a, v: fn(a, v, out=out)
-
-
-def _binary_tensor(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def into(out: torch.Tensor, a: Any, b: Any) -> Any:
-        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
-            return fn(a, b, out=out)
-        return None
-
-    return into
-
-
-#: ``op -> into(out, *operands[, payload])``: writes the result into ``out`` (which may be one of
-#: the operands) and returns it, or returns None for an operand mix it does not handle.
-INTO_OPS: dict[str, Callable[..., Any]] = {
-    "add": _commutative(torch.add),
-    "sub": _sub_into,
-    "mul": _commutative(torch.mul),
-    "div": _div_into,
-    "neg": _unary(torch.neg),
-    "square": _unary(torch.square),
-    "reciprocal": _unary(torch.reciprocal),
-    "sqrt": _unary(torch.sqrt),
-    "rsqrt": _unary(torch.rsqrt),
-    "pow_scalar": lambda out, a, p: torch.pow(a, p, out=out),
-    "scalar_pow": lambda out, e, base: torch.pow(base, e, out=out),
-    "pow": _binary_tensor(torch.pow),
-    "sin": _unary(torch.sin),
-    "cos": _unary(torch.cos),
-    "tan": _unary(torch.tan),
-    "tanh": _unary(torch.tanh),
-    "exp": _unary(torch.exp),
-    "log": _unary(torch.log),
-    "abs": _unary(torch.abs),
-    "erf": _unary(torch.erf),
-    "erfc": _unary(torch.erfc),
-    "sign": _unary(torch.sign),
-    "step": _step_into,
-    "zeros": lambda out, a: out.zero_(),
-    "sigmoid": _unary(torch.sigmoid),
-    "softplus": _softplus_into,
-    "psqrt": _psqrt_into,
-    "affine": _affine_into,
-    "add_scaled": _add_scaled_into,
-    "mul_scaled": _mul_scaled_into,
-    "addcmul": _addcmul_into,
-    "div_scaled": _div_scaled_into,
-    "scalar_div": _scalar_div_into,
-    "maximum": _binary_tensor(torch.maximum),
-    "minimum": _binary_tensor(torch.minimum),
-    "clamp_min": _clamp_into(torch.clamp_min),
-    "clamp_max": _clamp_into(torch.clamp_max),
-}
+from nsad_lib.formula.program import Program
+from nsad_lib.nn.ops import COMPILE_OPS, INTO_OPS, TORCH_OPS, scalar_like
 
 _X, _PARAM, _CONST, _SMALL, _INTO, _NEW = range(6)
 
@@ -349,7 +80,7 @@ def _fold_scales(instructions: Sequence[Any], slots: tuple[int, ...]) -> tuple[t
     return tuple(slots_out), tuple(scales)
 
 
-def _schedule(program: Any, outputs: tuple[int, ...], fold_scale: bool = False) -> _Schedule:
+def _schedule(program: Program, outputs: tuple[int, ...], fold_scale: bool = False) -> _Schedule:
     """Buffer assignment for ``outputs`` (cached on the program).
 
     Output ``outputs[0]`` is pinned: its instruction writes into the caller's output slice.
@@ -358,7 +89,7 @@ def _schedule(program: Any, outputs: tuple[int, ...], fold_scale: bool = False) 
     (the backward folds it into its multiply by the incoming gradient, or into a sum).
     """
     key = ("into", outputs, fold_scale)
-    cached = program._cache.get(key)
+    cached = program.cache.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     instructions = program.instructions
@@ -399,13 +130,13 @@ def _schedule(program: Any, outputs: tuple[int, ...], fold_scale: bool = False) 
         else:
             b, n_buffers = n_buffers, n_buffers + 1
         buffer_of[s] = b
-        into = INTO_OPS.get(op)
+        into = INTO_OPS[op]
         if into is not None:
             steps.append((_INTO, s, (into, TORCH_OPS[op]), args, payload, b, dead))
         else:
             steps.append((_NEW, s, TORCH_OPS[op], args, payload, b, dead))
     result = _Schedule(tuple(steps), n_buffers, first if pinned == _OUT else -1, slots, scales)
-    program._cache[key] = result
+    program.cache[key] = result
     return result
 
 
@@ -483,7 +214,7 @@ def _chunks(x: torch.Tensor, others: Sequence[torch.Tensor]) -> tuple[int, list[
     return (n if n <= 2 * chunk else chunk), [x.view(-1), *(t.view(-1) for t in others)]
 
 
-def forward_into(program: Any, x: torch.Tensor, params: Sequence[Any]) -> torch.Tensor:
+def forward_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> torch.Tensor:
     """f(x) with every intermediate written into reused buffers; allocates only the result.
 
     Only where :func:`can_run_into` holds (no autograd graph is recorded). Large CPU inputs are
@@ -506,7 +237,7 @@ def forward_into(program: Any, x: torch.Tensor, params: Sequence[Any]) -> torch.
     return y
 
 
-def backward_into(program: Any, x: torch.Tensor, params: Sequence[Any], grad: torch.Tensor, wanted: tuple[int, ...]) -> list[torch.Tensor]:
+def backward_into(program: Program, x: torch.Tensor, params: Sequence[Any], grad: torch.Tensor, wanted: tuple[int, ...]) -> list[torch.Tensor]:
     """Gradients for the outputs ``wanted`` (1 = d/dx, 2+i = d/dparam_i) given ``grad`` = dL/df.
 
     d/dx comes back as ``grad * f'(x)`` (the only full-size allocation); each parameter's as the
@@ -555,7 +286,7 @@ def backward_into(program: Any, x: torch.Tensor, params: Sequence[Any], grad: to
             if schedule.scales[0] == 1.0:
                 out.mul_(gs)
             else:  # out = scale * out * grad in one pass
-                torch.addcmul(_scalar(0.0, out), out, gs, value=schedule.scales[0], out=out)
+                torch.addcmul(scalar_like(0.0, out), out, gs, value=schedule.scales[0], out=out)
     return ([gx] if gx is not None else []) + sums
 
 
@@ -578,7 +309,7 @@ def can_run_into(x: Any, params: Sequence[Any]) -> bool:
     return True
 
 
-def functional_steps(program: Any, outputs: tuple[int, ...], compiled: bool = False) -> tuple[tuple[Step, ...], tuple[int, ...]]:
+def functional_steps(program: Program, outputs: tuple[int, ...], compiled: bool = False) -> tuple[tuple[Step, ...], tuple[int, ...]]:
     """Immutable (steps, output slots) for :func:`run_steps`, cached on the program.
 
     Computed outside any trace: under ``torch.compile`` the traced code then reads only
@@ -587,7 +318,7 @@ def functional_steps(program: Any, outputs: tuple[int, ...], compiled: bool = Fa
     """
     table = COMPILE_OPS if compiled else TORCH_OPS
     key = ("steps", outputs, compiled)
-    cached = program._cache.get(key)
+    cached = program.cache.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     order, frees = program.plan(outputs)
@@ -597,8 +328,15 @@ def functional_steps(program: Any, outputs: tuple[int, ...], compiled: bool = Fa
         kind = {"x": _X, "param": _PARAM, "const": _CONST}.get(op, _SMALL)
         steps.append((kind, s, table.get(op), args, payload, -1, frees.get(s, ())))
     result = (tuple(steps), tuple(program.outputs[o] for o in outputs))
-    program._cache[key] = result
+    program.cache[key] = result
     return result
+
+
+def run_program(program: Program, x: Any, params: Sequence[Any], outputs: tuple[int, ...] = (0,)) -> list[Any]:
+    """Evaluate the chosen outputs of ``program`` with plain composed torch ops (autograd
+    records them; the same path the activation takes under tracing)."""
+    steps, slots = functional_steps(program, outputs)
+    return run_steps(steps, slots, x, params)
 
 
 def run_steps(steps: tuple[Step, ...], out_slots: tuple[int, ...], x: Any, params: Sequence[Any]) -> list[Any]:

@@ -29,9 +29,13 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
+import torch
 
 from nsad_lib.errors import EntryError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula.expression import Formula
+from nsad_lib.formula.ops import NUMPY_OPS
+from nsad_lib.formula.program import Program, compile_program
+from nsad_lib.nn.executor import run_program
 
 #: Largest |x| checked, per dtype name.
 CHECK_RANGE: dict[str, float] = {"float64": 1000.0, "float32": 1000.0, "float16": 100.0, "bfloat16": 100.0}
@@ -87,11 +91,9 @@ def _critical(op: str, operands: list[np.ndarray]) -> np.ndarray | None:
     return None
 
 
-def _walk(program: Any, x: np.ndarray, params: list[float], outputs: tuple[int, ...]) -> dict[int, np.ndarray]:
+def _walk(program: Program, x: np.ndarray, params: list[float], outputs: tuple[int, ...]) -> dict[int, np.ndarray]:
     """The critical quantity of every singular instruction needed for ``outputs``, on ``x``."""
-    from nsad_lib.formula.program import _numpy_ops
-
-    table = _numpy_ops()
+    table = NUMPY_OPS
     order, frees = program.plan(outputs)
     values: dict[int, Any] = {}
     critical: dict[int, np.ndarray] = {}
@@ -124,7 +126,7 @@ def _pick(crit: dict[int, np.ndarray], slots: np.ndarray, offset: int) -> np.nda
     return out
 
 
-def candidate_points(program: Any, params: list[float], limit: float) -> np.ndarray:
+def candidate_points(program: Program, params: list[float], limit: float) -> np.ndarray:
     """Candidate singular points of f and df/dx in [-limit, limit], refined in float64."""
     grid = np.unique(np.concatenate([np.linspace(-limit, limit, 40001), np.linspace(-10.0, 10.0, 20001)]))
     with np.errstate(all="ignore"):
@@ -202,7 +204,7 @@ def _neighbourhood(points: np.ndarray, dtype: Any, ulps: int) -> np.ndarray:
     return np.concatenate(out).astype(np.float64)
 
 
-def inputs_checked(program: Any, params: list[float], dtype_name: str) -> np.ndarray:
+def inputs_checked(program: Program, params: list[float], dtype_name: str) -> np.ndarray:
     """Every input checked in ``dtype_name`` (as float64 values exactly representable in it)."""
     limit = CHECK_RANGE[dtype_name]
     if dtype_name in ("float16", "bfloat16"):
@@ -223,10 +225,6 @@ def check_finite(formula: Formula, values: Mapping[str, float] | None = None, *,
     ``values`` overrides the formula's parameter values. The formula is compiled under the
     formula language's work budget (a :class:`~nsad_lib.errors.FormulaError` if over it).
     """
-    import torch
-
-    from nsad_lib.formula.program import compile_program
-
     vals = {**formula.parameters, **(values or {})}
     params = [float(vals[n]) for n in formula.parameter_names]
     program = compile_program(formula.expr, formula.parameter_names, derivatives=True)
@@ -239,7 +237,7 @@ def check_finite(formula: Formula, values: Mapping[str, float] | None = None, *,
         tparams = [torch.tensor(v, dtype=dtype) for v in params]
         try:
             with torch.no_grad():
-                f, df = program.run_torch(grid, tparams, outputs=(0, 1))
+                f, df = run_program(program, grid, tparams, outputs=(0, 1))
         except (RuntimeError, OverflowError) as exc:  # e.g. a constant beyond float16's range
             raise EntryError(
                 f"formula {formula.canonical!r} cannot be evaluated in {dtype_name}: {str(exc).splitlines()[0]}"

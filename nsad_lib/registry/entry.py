@@ -151,7 +151,7 @@ class Entry:
     ) -> "Entry":
         """A new, validated entry; the formula is stored in canonical form and hashed."""
         from nsad_lib import __version__
-        from nsad_lib.formula.language import Formula
+        from nsad_lib.formula import Formula
 
         check_name(name)
         where = f"entry {name}-v{version}"
@@ -232,7 +232,7 @@ class Entry:
 
     def _check_meaning(self, where: str, check_numerics: bool) -> None:
         """Types and meaning of every field, then the formula (parsed last: the costly part)."""
-        from nsad_lib.formula.language import Formula
+        from nsad_lib.formula import Formula
 
         _require(isinstance(self.id, str), where, "id must be a string")
         try:
@@ -293,7 +293,7 @@ class Entry:
         return replace(self, sha256=content_hash(self.to_dict()))
 
     def formula_object(self):  # -> Formula (import kept lazy)
-        """The parsed :class:`~nsad_lib.formula.language.Formula` (cached per formula text)."""
+        """The parsed :class:`~nsad_lib.formula.Formula` (cached per formula text)."""
         return _parse_cached(self.formula, tuple(self.parameters.items()))
 
     @property
@@ -320,7 +320,7 @@ def _numerics_outcome(text: str, parameters: Mapping[str, float], formula: Any =
 
 
 def _parse_cached(text: str, params: tuple[tuple[str, float], ...]):
-    from nsad_lib.formula.language import Formula
+    from nsad_lib.formula import Formula
 
     key = (text, params)
     cached = _FORMULA_CACHE.get(key)

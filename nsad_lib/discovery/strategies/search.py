@@ -30,7 +30,7 @@ from nsad_lib.discovery.constants import tidy
 from nsad_lib.discovery.source import SourceData
 from nsad_lib.discovery.strategies import Progress, StrategyResult
 from nsad_lib.errors import NsadError
-from nsad_lib.formula.language import Formula
+from nsad_lib.formula import Formula
 
 Tree = Union[str, float, tuple]
 

@@ -1,0 +1,304 @@
+"""Torch implementations of the operator spec (:data:`nsad_lib.formula.ops.OPS`).
+
+Three tables, each checked at import to cover every operator of the spec (a missing one is an
+import error naming it):
+
+* :data:`TORCH_OPS`: plain torch calls on tensors (or Python floats for constants), so the same
+  program runs eagerly, under ``torch.compile`` and under ``torch.export``. Protected operators
+  mask their unsafe branch *before* the unsafe op (``where`` on the input, not only on the
+  output), so even composed-op autograd through them never produces NaN.
+* :data:`COMPILE_OPS`: the same, with kernels that inductor fuses better (code torch.compile traces).
+* :data:`INTO_OPS`: ``out=`` forms writing into a given buffer (eager buffer reuse,
+  :mod:`nsad_lib.nn.executor`); None where an op has none.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from nsad_lib.formula.functions import PROTECT_EPS
+from nsad_lib.formula.ops import ARITHMETIC, check_table
+
+
+def _plog(a: torch.Tensor) -> torch.Tensor:
+    m = a.abs() > PROTECT_EPS
+    return torch.where(m, torch.log(torch.where(m, a.abs(), 1.0)), 0.0)
+
+
+def _pinv(a: torch.Tensor) -> torch.Tensor:
+    m = a.abs() > PROTECT_EPS
+    return torch.where(m, torch.reciprocal(torch.where(m, a, 1.0)), 0.0)
+
+
+def _pdiv(a: Any, b: Any) -> torch.Tensor:
+    if not isinstance(b, torch.Tensor):
+        return a / b if abs(b) > PROTECT_EPS else torch.ones_like(a)
+    m = b.abs() > PROTECT_EPS
+    return torch.where(m, a / torch.where(m, b, 1.0), 1.0)
+
+
+def _step(a: torch.Tensor) -> torch.Tensor:
+    # Heaviside with H(0) = 0 (and 0 at NaN): the subgradient torch's own relu uses. Written as
+    # clamp(sign(a), min=0) rather than (a > 0).to(dtype): under torch.compile the partitioner
+    # would otherwise save the boolean a > 0 for the backward, and inductor's CPU kernels store
+    # booleans an order of magnitude slower than floats.
+    return torch.clamp_min(torch.sign(a), 0.0)
+
+
+def _maximum(a: Any, b: Any) -> torch.Tensor:
+    return torch.maximum(a, b)
+
+
+def _minimum(a: Any, b: Any) -> torch.Tensor:
+    return torch.minimum(a, b)
+
+
+TORCH_OPS: dict[str, Callable[..., Any]] = {
+    # operator.* accept a Python float on either side; torch.add and friends do not.
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "neg": operator.neg,
+    "square": torch.square,
+    "reciprocal": torch.reciprocal,
+    "sqrt": torch.sqrt,
+    "rsqrt": torch.rsqrt,
+    "pow_scalar": torch.pow,
+    "scalar_pow": lambda e, base: torch.pow(base, e),
+    "pow": torch.pow,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tan": torch.tan,
+    "tanh": torch.tanh,
+    "exp": torch.exp,
+    "log": torch.log,
+    "abs": torch.abs,
+    "erf": torch.erf,
+    "erfc": torch.erfc,
+    "sign": torch.sign,
+    "step": _step,
+    "zeros": torch.zeros_like,
+    "sigmoid": torch.sigmoid,
+    "softplus": F.softplus,
+    "plog": _plog,
+    "psqrt": lambda a: torch.sqrt(torch.abs(a)),
+    "pinv": _pinv,
+    "pdiv": _pdiv,
+    **ARITHMETIC,
+    "maximum": _maximum,
+    "minimum": _minimum,
+    "clamp_min": torch.clamp_min,
+    "clamp_max": torch.clamp_max,
+}
+
+
+# -- kernels for torch.compile ------------------------------------------------------------------
+#
+# Inductor's CPU kernels call SLEEF's tanh (``Sleef_tanhf16_u10``), about 3x slower than torch's
+# eager tanh (MKL) and than the rest of a fused activation kernel. While torch.compile traces
+# (not under torch.export, whose graphs keep the plain op for other backends), float32 tanh on
+# CPU is written instead as the 13/6-degree odd rational interpolant used by Eigen
+# (``generic_fast_tanh_float``), ONNX Runtime's MLAS and XLA, on x clamped to [-9, 9] (tanh
+# rounds to +-1 beyond): a dozen fused multiply-adds and one division.
+#
+# Accuracy against float64 (tests/test_compile_kernels.py): absolute error at most 4e-7 on
+# [-1000, 1000] (a few float32 ulp near +-1; torch's own tanh: 6e-8). NaN stays NaN,
+# tanh(+-inf) = +-1. sin and cos were tried the same way (Cody-Waite reduction and Cephes'
+# polynomials): no faster than SLEEF's inside a whole fused kernel, so they keep torch's ops.
+_TANH_NUM = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
+             -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)
+_TANH_DEN = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
+
+
+def _horner(coefficients: tuple[float, ...], t: torch.Tensor) -> Any:
+    acc: Any = coefficients[-1]
+    for c in coefficients[-2::-1]:
+        acc = acc * t + c
+    return acc
+
+
+def tanh_rational(a: Any) -> Any:
+    """tanh as a rational function of ``a`` clamped to [-9, 9] (float32 on CPU; else torch.tanh).
+
+    CPU only: on CUDA, triton's tanh is already fast.
+    """
+    if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"):
+        return torch.tanh(a)
+    c = torch.clamp(a, -9.0, 9.0)
+    c2 = c * c
+    return c * _horner(_TANH_NUM, c2) / _horner(_TANH_DEN, c2)
+
+
+#: :data:`TORCH_OPS` with the ops whose inductor CPU lowering is slow replaced (see above).
+COMPILE_OPS: dict[str, Callable[..., Any]] = {**TORCH_OPS, "tanh": tanh_rational}
+
+check_table(TORCH_OPS, "nsad_lib.nn.ops.TORCH_OPS")
+check_table(COMPILE_OPS, "nsad_lib.nn.ops.COMPILE_OPS")
+
+
+# -- out= forms, for eager execution into reused buffers (nsad_lib.nn.executor) -----------------
+
+
+def scalar_like(value: float, like: torch.Tensor) -> torch.Tensor:
+    """A cached 0-dim tensor of ``like``'s dtype and device: broadcasts as a scalar without
+    promoting the dtype."""
+    return _scalar_cached(value, like.dtype, like.device)
+
+
+@functools.lru_cache(maxsize=512)
+def _scalar_cached(value: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode(False):  # a normal tensor even when first asked for in inference mode
+        return torch.tensor(value, dtype=dtype, device=device)
+
+
+def _commutative(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def into(out: torch.Tensor, a: Any, b: Any) -> Any:
+        if isinstance(a, torch.Tensor):
+            return fn(a, b, out=out)
+        return fn(b, a, out=out)
+
+    return into
+
+
+def _sub_into(out: torch.Tensor, a: Any, b: Any) -> Any:
+    if isinstance(a, torch.Tensor):
+        return torch.sub(a, b, out=out)
+    return torch.add(scalar_like(a, out), b, alpha=-1, out=out)
+
+
+def _div_into(out: torch.Tensor, a: Any, b: Any) -> Any:
+    if isinstance(a, torch.Tensor):
+        return torch.div(a, b, out=out)
+    return torch.div(scalar_like(a, out), b, out=out)
+
+
+def _unary(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda out, a: fn(a, out=out)
+
+
+def _affine_into(out: torch.Tensor, a: Any, st: tuple[float, float]) -> Any:
+    return torch.add(scalar_like(st[1], out), a, alpha=st[0], out=out)
+
+
+def _add_scaled_into(out: torch.Tensor, a: Any, b: Any, c: float) -> Any:
+    if not isinstance(a, torch.Tensor):
+        return torch.add(scalar_like(a, out), b, alpha=c, out=out)
+    return torch.add(a, b, alpha=c, out=out)
+
+
+def _mul_scaled_into(out: torch.Tensor, a: Any, b: Any, c: float) -> Any:
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return torch.mul(a if isinstance(a, torch.Tensor) else b, (b if isinstance(a, torch.Tensor) else a) * c, out=out)
+    return torch.addcmul(scalar_like(0.0, out), a, b, value=c, out=out)
+
+
+def _cpu_scalar(t: Any) -> float | None:
+    """The value of a 0-dim CPU tensor (a parameter), else None (reading a CUDA one would sync)."""
+    if isinstance(t, torch.Tensor) and t.dim() == 0 and t.device.type == "cpu":
+        return float(t)
+    return None
+
+
+def _addcmul_into(out: torch.Tensor, a: Any, b: Any, c: Any, v: float) -> Any:
+    if not (isinstance(b, torch.Tensor) and isinstance(c, torch.Tensor)):
+        return None  # unusual operand mix: computed functionally
+    if not isinstance(a, torch.Tensor):
+        a = scalar_like(a, out)
+    # a + v*p*t with a 0-dim parameter p (e.g. 1 + b*(1 - tanh(x)**2)): torch.add with alpha runs
+    # the fast scalar loop; addcmul broadcasting two 0-dim operands is about 2.5x slower on CPU
+    for scalar, tensor in ((b, c), (c, b)):
+        if tensor.shape == out.shape:
+            value = _cpu_scalar(scalar)
+            if value is not None:
+                return torch.add(a, tensor, alpha=v * value, out=out)
+    return torch.addcmul(a, b, c, value=v, out=out)
+
+
+def _div_scaled_into(out: torch.Tensor, a: Any, b: Any, c: float) -> Any:
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+        return None
+    return torch.addcdiv(scalar_like(0.0, out), a, b, value=c, out=out)
+
+
+def _scalar_div_into(out: torch.Tensor, b: Any, c: float) -> Any:
+    return torch.div(scalar_like(c, out), b, out=out)
+
+
+def _step_into(out: torch.Tensor, a: Any) -> Any:
+    return torch.gt(a, 0, out=out)
+
+
+def _psqrt_into(out: torch.Tensor, a: Any) -> Any:
+    return torch.sqrt(torch.abs(a, out=out), out=out)
+
+
+def _softplus_into(out: torch.Tensor, a: Any) -> Any:
+    return torch._C._nn.softplus(a, 1, 20, out=out)
+
+
+def _clamp_into(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda out, a, v: fn(a, v, out=out)
+
+
+def _binary_tensor(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def into(out: torch.Tensor, a: Any, b: Any) -> Any:
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+            return fn(a, b, out=out)
+        return None
+
+    return into
+
+
+#: ``op -> into(out, *operands[, payload])``: writes the result into ``out`` (which may be one of
+#: the operands) and returns it, or returns None for an operand mix it does not handle. None
+#: instead of a function: the op has no ``out=`` form (computed functionally, then copied).
+INTO_OPS: dict[str, Callable[..., Any] | None] = {
+    "add": _commutative(torch.add),
+    "sub": _sub_into,
+    "mul": _commutative(torch.mul),
+    "div": _div_into,
+    "neg": _unary(torch.neg),
+    "square": _unary(torch.square),
+    "reciprocal": _unary(torch.reciprocal),
+    "sqrt": _unary(torch.sqrt),
+    "rsqrt": _unary(torch.rsqrt),
+    "pow_scalar": lambda out, a, p: torch.pow(a, p, out=out),
+    "scalar_pow": lambda out, e, base: torch.pow(base, e, out=out),
+    "pow": _binary_tensor(torch.pow),
+    "sin": _unary(torch.sin),
+    "cos": _unary(torch.cos),
+    "tan": _unary(torch.tan),
+    "tanh": _unary(torch.tanh),
+    "exp": _unary(torch.exp),
+    "log": _unary(torch.log),
+    "abs": _unary(torch.abs),
+    "erf": _unary(torch.erf),
+    "erfc": _unary(torch.erfc),
+    "sign": _unary(torch.sign),
+    "step": _step_into,
+    "zeros": lambda out, a: out.zero_(),
+    "sigmoid": _unary(torch.sigmoid),
+    "softplus": _softplus_into,
+    "psqrt": _psqrt_into,
+    "affine": _affine_into,
+    "add_scaled": _add_scaled_into,
+    "mul_scaled": _mul_scaled_into,
+    "addcmul": _addcmul_into,
+    "div_scaled": _div_scaled_into,
+    "scalar_div": _scalar_div_into,
+    "plog": None,
+    "pinv": None,
+    "pdiv": None,
+    "maximum": _binary_tensor(torch.maximum),
+    "minimum": _binary_tensor(torch.minimum),
+    "clamp_min": _clamp_into(torch.clamp_min),
+    "clamp_max": _clamp_into(torch.clamp_max),
+}
+
+check_table(INTO_OPS, "nsad_lib.nn.ops.INTO_OPS")
