@@ -285,8 +285,8 @@ def test_check_refuses_header_only_and_regression_files(tmp_path):
     houses = tmp_path / "houses.csv"
     rng = np.random.default_rng(1)
     houses.write_text("rooms,value\n" + "".join(f"{rng.normal():.4f},{rng.uniform(1, 5):.3f}\n" for _ in range(300)))
-    with pytest.raises(DataError, match="regression targets are not supported yet"):
-        check("relu-v1", houses)
+    with pytest.raises(DataError, match="regression target .*positive=1 \\(--positive\\) applies to class labels"):
+        check("relu-v1", houses, target="value", positive=1)  # issue 16: regression is supported, positive= is not
 
 
 # -- issue 14.10: a probe on few validation rows warns ----------------------------------------------

@@ -331,8 +331,11 @@ def test_one_class_few_rows_and_many_classes(tmp_path):
         load_file(write(tmp_path, frame(49)), target="label")
     df = frame()
     df["label"] = np.arange(60) % 3 + 1
-    with pytest.raises(DataError, match="3 classes"):
-        load_file(write(tmp_path, df), target="label")
+    with pytest.raises(DataError, match="3 classes"):  # a binary task asked for: needs positive=
+        load_file(write(tmp_path, df), target="label", task="binary")
+    three = load_file(tmp_path / "bad.csv", target="label")  # issue 16: inferred multiclass
+    assert three.task == "multiclass" and three.classes == (1, 2, 3) and three.n_classes == 3
+    np.testing.assert_array_equal(three.y, np.arange(60) % 3)
     ds = load_file(tmp_path / "bad.csv", target="label", positive=2)
     np.testing.assert_array_equal(ds.y, (np.arange(60) % 3 + 1 == 2).astype(int))
 
@@ -436,34 +439,40 @@ def test_float_target_is_a_regression_target(tmp_path):
     path = tmp_path / "houses.csv"
     n = 200
     rng = np.random.default_rng(0)
-    pd.DataFrame({"rooms": rng.normal(size=n), "value": rng.uniform(0.5, 5, n).round(3)}).to_csv(path, index=False)
-    with pytest.raises(DataError) as err:
-        load_file(path, target="value")
+    value = rng.uniform(0.5, 5, n).round(3)
+    pd.DataFrame({"rooms": rng.normal(size=n), "value": value}).to_csv(path, index=False)
+    ds = load_file(path, target="value")  # issue 16: supported, never "200 classes"
+    assert ds.task == "regression" and ds.n_classes is None and ds.y.dtype == np.float64
+    np.testing.assert_allclose(ds.y, value)
+    with pytest.raises(DataError) as err:  # a classification-only option on a regression target
+        load_file(path, target="value", positive=1.5)
     text = str(err.value)
-    assert "regression targets are not supported yet" in text and "classes" not in text
-    assert "'value' has" in text and "not all integers" in text and "\n" not in text
+    assert "regression target" in text and "not all integers" in text and "positive=1.5" in text and "\n" not in text
 
 
 def test_many_integer_values_are_a_regression_target_but_few_are_classes(tmp_path):
     path = tmp_path / "ages.csv"
     n = 300
     pd.DataFrame({"x": np.arange(n) * 0.5, "age": 18 + np.arange(n) % 60}).to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"60 distinct numeric values \(more than 50\): regression targets "
-                                        r"are not supported yet"):
-        load_file(path, target="age")
+    assert load_file(path, target="age").task == "regression"  # 60 distinct values (more than 50)
     ds = load_file(path, target="age", positive=30)  # an explicit class: 'VALUE against the rest'
-    assert ds.y.sum() == 5
+    assert ds.task == "binary" and ds.y.sum() == 5
+    forced = load_file(path, target="age", task="multiclass")
+    assert forced.n_classes == 60 and forced.classes[0] == 18
     pd.DataFrame({"x": np.arange(n) * 0.5, "grade": 1.0 + np.arange(n) % 7}).to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"has 7 classes \(1\.0, 2\.0"):  # integer codes stay classes
-        load_file(path, target="grade")
+    grade = load_file(path, target="grade")  # integer codes stay classes
+    assert grade.task == "multiclass" and grade.classes == (1, 2, 3, 4, 5, 6, 7)
+    with pytest.raises(DataError, match=r"has 7 classes \(1, 2, 3"):
+        load_file(path, target="grade", task="binary")
 
 
-def test_california_housing_is_refused_as_regression(shared_data):
+def test_california_housing_loads_as_regression(shared_data):
     path = shared_data / "california_housing" / "california_housing.csv.gz"
     if not path.is_file():
         pytest.skip("california_housing not in ../shared/data")
-    with pytest.raises(DataError, match="MedHouseVal.*regression targets are not supported yet"):
-        load_file(path, target="MedHouseVal")
+    ds = load_file(path, target="MedHouseVal")
+    assert ds.task == "regression" and ds.X.shape == (20640, 8)
+    assert 0.1 < ds.y.min() < ds.y.max() <= 5.00001
 
 
 # --- sampled reads -------------------------------------------------------------------------------

@@ -53,10 +53,12 @@ def _resolve_entry(entry_or_id: Entry | str, registry: Any = None) -> Entry:
     return reg.resolve(entry_or_id)
 
 
-def load_target(data: DataLike, target: str | int | None = None, positive: Any = None) -> Dataset | np.ndarray:
+def load_target(data: DataLike, target: str | int | None = None, positive: Any = None,
+                task: str | None = None) -> Dataset | np.ndarray:
     """A named dataset, a file (``target`` = label column, default the last), a Dataset, or bare features.
 
-    ``positive`` makes a file's multi-class label binary: that value against the rest.
+    ``positive`` makes a file's multi-class label binary: that value against the rest. ``task``
+    (binary, multiclass, regression) overrides the task inferred from a file's target.
 
     Bare feature arrays are accepted for the no-probe check, which needs no labels.
     """
@@ -88,7 +90,7 @@ def load_target(data: DataLike, target: str | int | None = None, positive: Any =
     if problem is not None:
         raise DataError(f"{text}: {problem}")
     try:
-        return datasets.load_file(path, target=-1 if target is None else target, positive=positive)
+        return datasets.load_file(path, target=-1 if target is None else target, positive=positive, task=task)
     except NsadError:
         raise
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -126,7 +128,7 @@ def _unlabelled_sample(X: np.ndarray, seed: int, rows: int) -> tuple[np.ndarray,
 
 
 def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed: int,
-                  rows: int) -> tuple[Dataset, np.ndarray] | None:
+                  rows: int, task: str | None = None) -> tuple[Dataset, np.ndarray] | None:
     """A large text data file's profiled rows only: (their Dataset in file order, sample order).
 
     ``None`` (load the whole file) unless ``data`` is a text table with more than
@@ -151,7 +153,7 @@ def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed:
     if n <= FULL_READ_MAX_ROWS:
         return None
     _, sample = _sample_rows(n, seed, rows)
-    ds = tabular.load_file_rows(path, -1 if target is None else target, sample, positive=positive)
+    ds = tabular.load_file_rows(path, -1 if target is None else target, sample, positive=positive, task=task)
     return ds, np.searchsorted(np.sort(sample), sample)
 
 
@@ -189,17 +191,19 @@ def _load_named_cached(name: str) -> Dataset:
 def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None = None, probe: bool = False,
           registry: Any = None, sample_rows: int = SAMPLE_ROWS, seed: int = 42, compare_source: bool = True,
           probe_epochs: int = 5, probe_rows: int = 20_000, probe_seeds: tuple[int, ...] = (42,),
-          positive: Any = None) -> Verdict:
+          positive: Any = None, task: str | None = None) -> Verdict:
     """Predict whether the entry's formula transfers to ``data``; optionally probe with real training.
 
     ``data``: a named dataset (``forest``), a file path (``target`` = label column, default the
     last; ``positive`` = the label value counted as the positive class when it has more than two),
     a :class:`~nsad_lib.data.types.Dataset`, or a bare feature array (no probe then).
     ``registry``: a :class:`~nsad_lib.registry.store.Registry` or directories searched before the bundled one.
+    ``task``: binary, multiclass or regression, inferred from a file's target when left out; the
+    probe compares accuracy (classification) or R² (regression).
     """
     start = time.perf_counter()
     entry = _resolve_entry(entry_or_id, registry)
-    sampled = None if probe else _sampled_file(data, target, positive, seed, sample_rows)
+    sampled = None if probe else _sampled_file(data, target, positive, seed, sample_rows, task)
     if sampled is not None:  # a large file: only the profiled rows were read
         part, order = sampled
         names, dataset_name = part.feature_names, part.name
@@ -207,7 +211,7 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
         scaled = _scaled(X_sample, X_sample)
         sample = order
     else:
-        loaded = load_target(data, target, positive)
+        loaded = load_target(data, target, positive, task)
         X, names, dataset_name = _features(loaded)
         if X.shape[0] < 10:
             raise DataError(f"{dataset_name}: only {X.shape[0]} rows; the checker needs at least 10")
@@ -233,11 +237,12 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
             return SymbolicActivation(formula, trainable=entry.trainable, name=entry.id)
 
         probe_result = run_probe(loaded.X, loaded.y, train, make_act, seeds=probe_seeds, epochs=probe_epochs,
-                                 max_rows=probe_rows)
+                                 max_rows=probe_rows, task=loaded.task, n_classes=loaded.n_classes)
+        what = "R²" if probe_result.metric == "r2" else "accuracy"
         agrees = (probe_result.verdict == "transfers") == (verdict == "transfers")
         reasons = reasons + (Reason("probe", probe_result.verdict == "transfers", 0.0,
                                     f"short training ({probe_result.epochs} epochs, {probe_result.train_rows:,} "
-                                    f"training-split rows): Light+formula {probe_result.accuracy:.3f} vs Light ReLU "
+                                    f"training-split rows): Light+formula {what} {probe_result.accuracy:.3f} vs Light ReLU "
                                     f"{probe_result.baseline_relu:.3f} ({100 * probe_result.delta:+.1f} points): "
                                     f"{probe_result.verdict}"
                                     + ("" if verdict == "uncertain" else
@@ -260,7 +265,8 @@ def evidence_record(verdict: Verdict) -> dict[str, Any]:
         return {**base, "verdict": "transfers" if p.verdict == "transfers" else "fails",
                 "evidence": {"kind": "probe", "accuracy": p.accuracy, "baseline_relu": p.baseline_relu,
                              "delta": p.delta, "seeds": len(p.seeds), "epochs": p.epochs,
-                             "train_rows": p.train_rows, "val_rows": p.val_rows, "prediction": prediction}}
+                             "train_rows": p.train_rows, "val_rows": p.val_rows, "prediction": prediction,
+                             **({"metric": p.metric, "task": p.task} if p.task != "binary" else {})}}
     return {**base, "verdict": verdict.verdict, "evidence": {"kind": "prediction", **prediction}}
 
 

@@ -22,7 +22,12 @@ TOLERANCE = 0.01
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """Mean validation accuracy of Light+formula and Light+ReLU over the probe's seeds."""
+    """Mean validation score of Light+formula and Light+ReLU over the probe's seeds.
+
+    The score is named by ``metric``: ``"accuracy"`` for binary and multiclass targets, ``"r2"``
+    (R²) for regression; ``accuracy``, ``baseline_relu`` and ``delta`` hold that score (the
+    field names predate regression). ``TOLERANCE`` applies to either (0.01 = one point).
+    """
 
     accuracy: float
     baseline_relu: float
@@ -33,6 +38,8 @@ class ProbeResult:
     train_rows: int
     val_rows: int
     seconds: float
+    task: str = "binary"
+    metric: str = "accuracy"
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -42,12 +49,13 @@ class ProbeResult:
 
 def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Callable[[], object], *,
               seeds: Sequence[int] = (42,), epochs: int = 5, max_rows: int = 20_000,
-              val_fraction: float = 0.25) -> ProbeResult:
+              val_fraction: float = 0.25, task: str = "binary", n_classes: int | None = None) -> ProbeResult:
     """Train Light(formula) and Light(ReLU) on a sample of ``train_rows``; compare on a held-out part of it.
 
     ``make_act`` returns a fresh activation module per call. The ReLU baseline runs on the very
     same rows, seed and epochs, so the difference is the activation's alone. Fewer than
     ``tabular.MIN_VALIDATION_ROWS`` (200) validation rows give a ``SmallDataWarning``.
+    ``task``/``n_classes`` as in :func:`nsad_lib.paper.protocol.light_model`; regression compares R².
     """
     import torch
 
@@ -68,15 +76,20 @@ def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Ca
         if len(np.unique(y[fit])) < 2 or len(np.unique(y[val])) < 2:
             from nsad_lib.errors import DataError
 
+            if task == "regression":
+                raise DataError("the probe's training sample has a constant target; use more rows")
             raise DataError("the probe's training sample has one class only; use more rows")
         with torch.random.fork_rng(devices=[]):
-            res = fit_light(X[fit], y[fit], X[val], y[val], make_act, epochs=epochs, seed=seed)
-            base = fit_light(X[fit], y[fit], X[val], y[val], "relu", epochs=epochs, seed=seed)
-        accs.append(res.accuracy)
-        bases.append(base.accuracy)
+            res = fit_light(X[fit], y[fit], X[val], y[val], make_act, epochs=epochs, seed=seed, task=task,
+                            n_classes=n_classes)
+            base = fit_light(X[fit], y[fit], X[val], y[val], "relu", epochs=epochs, seed=seed, task=task,
+                             n_classes=n_classes)
+        accs.append(res.score)
+        bases.append(base.score)
     acc, base_acc = float(np.mean(accs)), float(np.mean(bases))
     delta = acc - base_acc
     return ProbeResult(accuracy=round(acc, 4), baseline_relu=round(base_acc, 4), delta=round(delta, 4),
                        verdict="transfers" if delta >= -TOLERANCE else "fails", seeds=tuple(int(s) for s in seeds),
                        epochs=epochs, train_rows=n_train, val_rows=n_val,
-                       seconds=round(time.perf_counter() - start, 2))
+                       seconds=round(time.perf_counter() - start, 2), task=task,
+                       metric="r2" if task == "regression" else "accuracy")

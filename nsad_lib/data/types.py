@@ -12,8 +12,11 @@ from typing import Literal
 import numpy as np
 
 FeatureKind = Literal["continuous", "binary", "count"]
+Task = Literal["binary", "multiclass", "regression"]
+#: The supported tasks: a 0/1 target, class codes 0..K-1, or a real-valued target.
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 
-__all__ = ["Dataset", "DatasetMeta", "FeatureKind", "infer_feature_kinds"]
+__all__ = ["Dataset", "DatasetMeta", "FeatureKind", "Task", "TASKS", "infer_feature_kinds"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,14 @@ class DatasetMeta:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features ``X`` (float32, rows x features) and binary labels ``y`` (int64, 0/1)."""
+    """Features ``X`` (float32, rows x features) and a target ``y`` whose form depends on ``task``.
+
+    - ``"binary"`` (the default, the paper's tasks): ``y`` is int64 0/1.
+    - ``"multiclass"``: ``y`` is int64 class codes 0..K-1; ``classes`` holds the original label of
+      each code (``classes[k]`` is the label encoded as ``k``), so ``n_classes == len(classes)``.
+    - ``"regression"``: ``y`` is float64 in the file's own units (standardised only inside
+      training, on the training split).
+    """
 
     name: str
     X: np.ndarray
@@ -64,12 +74,35 @@ class Dataset:
     feature_names: tuple[str, ...]
     feature_kinds: tuple[FeatureKind, ...]
     meta: DatasetMeta
+    task: str = "binary"
+    classes: tuple[object, ...] = ()
 
     def __post_init__(self) -> None:
         if self.X.ndim != 2 or self.y.ndim != 1 or len(self.X) != len(self.y):
             raise ValueError(f"dataset {self.name!r}: X must be 2-D and y 1-D with the same rows")
         if not (len(self.feature_names) == len(self.feature_kinds) == self.X.shape[1]):
             raise ValueError(f"dataset {self.name!r}: one name and one kind per feature column")
+        if self.task not in TASKS:
+            raise ValueError(f"dataset {self.name!r}: unknown task {self.task!r}; use one of {', '.join(TASKS)}")
+        if self.task == "multiclass":
+            if len(self.classes) < 3:
+                raise ValueError(f"dataset {self.name!r}: a multiclass task needs its class labels (at least 3)")
+            if len(self.y) and (self.y.dtype.kind not in "iu" or self.y.min() < 0 or self.y.max() >= len(self.classes)):
+                raise ValueError(f"dataset {self.name!r}: multiclass y must be integer codes 0..{len(self.classes) - 1}")
+        elif self.task == "regression" and self.y.dtype.kind != "f":
+            raise ValueError(f"dataset {self.name!r}: a regression target must be floating point")
+
+    @property
+    def n_classes(self) -> int | None:
+        """2 for binary, K for multiclass, None for regression."""
+        if self.task == "regression":
+            return None
+        return 2 if self.task == "binary" else len(self.classes)
+
+    @property
+    def output_width(self) -> int:
+        """Width of the network's last layer: K for multiclass, else 1."""
+        return len(self.classes) if self.task == "multiclass" else 1
 
     @property
     def n_rows(self) -> int:
@@ -81,7 +114,16 @@ class Dataset:
 
     @property
     def positive_rate(self) -> float:
-        return float(self.y.mean())
+        """Share of 1 labels for a binary task; NaN for multiclass and regression."""
+        return float(self.y.mean()) if self.task == "binary" else float("nan")
+
+    def class_counts(self) -> dict[str, int]:
+        """Rows per class label (classification tasks; empty for regression)."""
+        if self.task == "regression":
+            return {}
+        labels = self.classes if self.task == "multiclass" else (0, 1)
+        counts = np.bincount(self.y, minlength=len(labels))
+        return {str(label): int(c) for label, c in zip(labels, counts)}
 
     def subset(self, rows: np.ndarray, name: str | None = None, note: str | None = None) -> "Dataset":
         """The same dataset restricted to ``rows`` (indices), its meta noting the subsetting."""
@@ -92,7 +134,7 @@ class Dataset:
             rows=int(len(rows)), sha256=dict(self.meta.sha256), paths=self.meta.paths, notes=notes,
         )  # original_prefix is not carried: a subset's row order is no longer the file's
         return Dataset(name or self.name, self.X[rows], self.y[rows], self.feature_names,
-                       self.feature_kinds, meta)
+                       self.feature_kinds, meta, self.task, self.classes)
 
 
 def infer_feature_kinds(X: np.ndarray) -> tuple[FeatureKind, ...]:

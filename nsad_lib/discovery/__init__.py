@@ -57,8 +57,11 @@ class DiscoveryResult:
         """What ``nsad-lib discover --json`` prints: the entry, the validation table, the timings."""
         e = self.entry
         table = [v.record() for v in self.validated]
-        table.append({"formula": "relu (Light ReLU, the baseline)", "val_auc": round(self.baseline_relu["val_auc"], 5),
-                      "val_accuracy": round(self.baseline_relu["val_accuracy"], 5)})
+        from nsad_lib.discovery.validate import _finite_or_none, metric
+
+        key = metric(self.validated[0].task)[1] if self.validated else "val_auc"
+        table.append({"formula": "relu (Light ReLU, the baseline)", key: round(self.baseline_relu["val_auc"], 5),
+                      "val_accuracy": _finite_or_none(self.baseline_relu["val_accuracy"])})
         return {"entry": e.to_dict(), "written": None if self.path is None else str(self.path),  # type: ignore[attr-defined]
                 "beats_baseline": self.beats_baseline, "validation": table, "work": self.work,
                 "timings": {k: round(v, 2) for k, v in self.timings.items()}}
@@ -150,6 +153,7 @@ def discover(
     keep_if_worse: bool = False,
     time_limit_s: float | None = None,
     progress: Callable[[str], None] | None = None,
+    task: str | None = None,
 ) -> DiscoveryResult:
     """Run one discovery and add the best formula to ``registry`` as ``name-v(N+1)``.
 
@@ -157,7 +161,9 @@ def discover(
     cost model of :mod:`.budget`), never by the clock. When the best formula does not beat
     Light ReLU on validation, nothing is written (``result.beats_baseline`` is False, ``path``
     None) unless ``keep_if_worse``. ``time_limit_s`` stops the run with
-    :class:`~nsad_lib.discovery.budget.DeadlineError` once passed.
+    :class:`~nsad_lib.discovery.budget.DeadlineError` once passed. ``task`` (binary, multiclass,
+    regression) is inferred from a file's target when left out; validation scores are AUC,
+    macro-AUC or R² accordingly.
 
     Raises :class:`~nsad_lib.errors.NsadError` for bad input before any data is loaded.
     """
@@ -189,7 +195,7 @@ def discover(
     if strategy == "search" and backend != "operon" and from_pysr_csv is None:
         raise NsadError(f"--backend {backend}: the search strategy runs nsad-lib's own evolution loop and uses no "
                         "backend; backends apply to --strategy distill or collapse")
-    check_data_arg(data, target, positive)
+    check_data_arg(data, target, positive, task)
     exprs = None
     if from_pysr_csv is not None:
         from nsad_lib.discovery.pysr_csv import read_hall_of_fame
@@ -202,8 +208,12 @@ def discover(
     # --- the data, and the fixed amount of work it implies ---
     started = time.monotonic()
     clock = Clock(time_limit_s)
-    dataset = load_dataset(data, target, positive)
+    dataset = load_dataset(data, target, positive, task)
+    if dataset.task != "binary" and strategy == "collapse" and exprs is None:
+        raise NsadError(f"--strategy collapse fits a binary symbolic classifier; {dataset.name!r} is a "
+                        f"{dataset.task} task: use --strategy search or distill")
     source = prepare(dataset, seed, max_rows=max_rows)
+    metric_label, metric_key = validate.metric(dataset.task)
     loaded = time.monotonic()
     say(f"{dataset.name}: {dataset.n_rows:,} rows; training split {len(source.train_rows):,} "
         f"(fit {len(source.y_fit):,} / val {len(source.y_val):,}), seed {seed}")
@@ -263,7 +273,7 @@ def discover(
 
     def report(v: validate.Validated) -> None:
         say(f"  {v.candidate.formula.canonical}  [{'trainable' if v.trainable else 'frozen'}]  "
-            f"val AUC {v.auc:.4f}  acc {v.accuracy:.4f}")
+            f"val {metric_label} {v.auc:.4f}" + ("" if dataset.task == "regression" else f"  acc {v.accuracy:.4f}"))
 
     validated = validate.validate(shortlist, source, seeds=seeds, epochs=VALIDATION_EPOCHS, clock=clock, on_result=report)
     import torch.nn as nn
@@ -278,13 +288,13 @@ def discover(
     formula = chosen.candidate.formula
     beats = round(chosen.auc, 5) > round(relu_auc, 5)
     say(f"best: {formula.canonical} {dict(formula.parameters)} ({'trainable' if chosen.trainable else 'frozen'}); "
-        f"val AUC {chosen.auc:.4f} vs ReLU {relu_auc:.4f}" + ("" if beats else " (does not beat ReLU)"))
+        f"val {metric_label} {chosen.auc:.4f} vs ReLU {relu_auc:.4f}" + ("" if beats else " (does not beat ReLU)"))
 
     from nsad_lib.registry.entry import Entry
 
     settings = {**result.settings, "budget_s": budget, "work": work, "validation": {
         "seeds": list(seeds), "epochs": VALIDATION_EPOCHS, "candidates": len(shortlist),
-        "selection": f"highest mean val AUC; within {validate.TIE} the simpler formula, then frozen"}}
+        "selection": f"highest mean val {metric_label}; within {validate.TIE} the simpler formula, then frozen"}}
     prov = {
         "dataset": provenance.dataset_record(dataset, len(source.train_rows)),
         "split": source.describe(),
@@ -299,18 +309,20 @@ def discover(
         "license": "CC-BY-4.0",
     }
     metrics = {
-        "validation": {"val_auc": round(chosen.auc, 5), "val_accuracy": round(chosen.accuracy, 5), "params": chosen.params,
-                       "baseline_relu": {"val_auc": round(relu_auc, 5), "val_accuracy": round(relu_acc, 5), "params": relu_params},
+        "validation": {metric_key: round(chosen.auc, 5), "val_accuracy": validate._finite_or_none(chosen.accuracy),
+                       "params": chosen.params,
+                       "baseline_relu": {metric_key: round(relu_auc, 5), "val_accuracy": validate._finite_or_none(relu_acc),
+                                         "params": relu_params},
                        "beats_baseline": beats, "seeds": list(seeds), "network": "light"},
         "complexity": formula.complexity,
     }
     summary = (f"Discovered on {dataset.name} ({strategy_name}, {backend_name}, seed {seed}); "
-               f"val AUC {chosen.auc:.3f} vs Light ReLU {relu_auc:.3f} on the training split"
+               f"val {metric_label} {chosen.auc:.3f} vs Light ReLU {relu_auc:.3f} on the training split"
                + ("" if beats else " (it does not beat ReLU there)"))
     entry = Entry.create(name, version, formula.canonical, parameters=formula.parameters, trainable=chosen.trainable,
                          summary=summary, domains={"source": provenance.source_domain(dataset, source.train_rows), "transfers": []},
                          provenance=prov, metrics=metrics)
     write = not dry_run and reg is not None and (beats or keep_if_worse)
     path = reg.add(entry, reg_dir) if write else None  # type: ignore[attr-defined]
-    return DiscoveryResult(entry, path, validated, {"val_auc": relu_auc, "val_accuracy": relu_acc}, wall,
+    return DiscoveryResult(entry, path, validated, {"val_auc": relu_auc, metric_key: relu_auc, "val_accuracy": relu_acc}, wall,
                            beats_baseline=beats, timings=timings, work=work)

@@ -33,6 +33,11 @@ class SourceData:
     def n_features(self) -> int:
         return int(self.X_fit.shape[1])
 
+    @property
+    def task(self) -> str:
+        """The dataset's task: binary, multiclass or regression."""
+        return self.dataset.task
+
     def describe(self) -> dict[str, object]:
         """What provenance records about the rows used."""
         return {
@@ -43,17 +48,29 @@ class SourceData:
             "rows_fit": int(len(self.y_fit)),
             "rows_val": int(len(self.y_val)),
             "carve": "training split carved 80/20 (random_state=seed) into fit and validation rows",
+            "task": self.dataset.task,
+            **({"classes": [c if isinstance(c, (int, str)) else str(c) for c in self.dataset.classes]}
+               if self.dataset.task == "multiclass" else {}),
         }
 
 
-def check_data_arg(data: str, target: str | None = None, positive: str | None = None) -> None:
-    """The cheap checks of ``--data``/``--target``/``--positive``, made before anything is loaded."""
+def check_data_arg(data: str, target: str | None = None, positive: str | None = None,
+                   task: str | None = None) -> None:
+    """The cheap checks of ``--data``/``--target``/``--positive``/``--task``, made before anything is loaded."""
     from nsad_lib.data import datasets
+    from nsad_lib.data.types import TASKS
 
+    if task is not None and task not in TASKS:
+        raise DataError(f"unknown task {task!r}; use one of {', '.join(TASKS)} (or leave it out to infer it)")
+    if task == "regression" and positive is not None:
+        raise DataError(f"--positive {positive} makes a binary task; it does not apply to --task regression")
     named = data in datasets.names() or (data.startswith("sample:") and data[7:] in datasets.names())
     if named:
         if target is not None or positive is not None:
             raise DataError(f"--data {data}: a named dataset has a fixed target; --target and --positive apply to a data file")
+        own = datasets.info(data.removeprefix("sample:")).task
+        if task is not None and task != own:
+            raise DataError(f"--data {data}: a named dataset has a fixed task ({own}); --task {task} applies to a data file")
         return
     path = Path(data).expanduser()
     if not path.exists():
@@ -62,8 +79,12 @@ def check_data_arg(data: str, target: str | None = None, positive: str | None = 
         raise DataError(f"{path}: pass --target COLUMN (a column name, or an index such as -1 for files without a header)")
 
 
-def load_dataset(data: str, target: str | None = None, positive: str | None = None) -> Dataset:
-    """A named dataset (``higgs``, ``forest``, ...) or a file path with its ``target`` column."""
+def load_dataset(data: str, target: str | None = None, positive: str | None = None,
+                 task: str | None = None) -> Dataset:
+    """A named dataset (``higgs``, ``forest``, ...) or a file path with its ``target`` column.
+
+    ``task`` (binary, multiclass, regression) is inferred from a file's target when left out.
+    """
     from nsad_lib.data import datasets
     from nsad_lib.data.tabular import load_file
 
@@ -79,7 +100,7 @@ def load_dataset(data: str, target: str | None = None, positive: str | None = No
     tgt: str | int = target
     if target.lstrip("-").isdigit():
         tgt = int(target)
-    return load_file(path, tgt, positive=positive)
+    return load_file(path, tgt, positive=positive, task=task)
 
 
 def prepare(dataset: Dataset, seed: int, *, max_rows: int | None = None) -> SourceData:
@@ -100,6 +121,9 @@ def prepare(dataset: Dataset, seed: int, *, max_rows: int | None = None) -> Sour
     fit_rows, val_rows = train_test_split(train, test_size=0.2, random_state=seed)
     y = dataset.y
     if len(np.unique(y[fit_rows])) < 2 or len(np.unique(y[val_rows])) < 2:
+        if dataset.task == "regression":
+            raise DataError(f"dataset {dataset.name!r}: the target is constant on the training split; "
+                            "discovery needs a varying target")
         raise DataError(f"dataset {dataset.name!r}: the training split has a single class; discovery needs both")
     scaler = StandardScaler().fit(dataset.X[fit_rows].astype(np.float64))
     X_fit = scaler.transform(dataset.X[fit_rows].astype(np.float64)).astype(np.float32)

@@ -7,6 +7,18 @@ accuracy at 0.5, ROC-AUC, and ``E_param = AUC / log10(params)``. Differences on 
 for determinism or honesty: batches are drawn from a generator seeded with the run's seed, each
 activation position gets its own module instance, and rows used for discovery can be kept out
 of the test split (``exclude_rows``).
+
+Beyond the paper's binary tasks the same harness trains the other two tasks a
+:class:`~nsad_lib.data.types.Dataset` can carry (``dataset.task``), with the same Heavy/Light
+shapes and only the output layer changed:
+
+- ``multiclass`` (K classes): last layer Linear(., K) giving logits, softmax + cross-entropy;
+  metrics: accuracy (argmax) and macro one-vs-rest ROC-AUC (``auc``, also ``macro_auc``).
+- ``regression``: last layer Linear(., 1) without sigmoid, MSE on targets standardised with the
+  mean and std of the *training* split; metrics: RMSE in the target's own units and R² on the test
+  split (``accuracy`` and ``auc`` are NaN).
+
+``RunResult.score`` is the one number to rank by: accuracy for classification, R² for regression.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from nsad_lib.errors import NsadError
 
 __all__ = [
     "ActivationFactory", "FitResult", "RunResult", "BUILTIN_ACTIVATIONS", "activation_factory",
-    "heavy_model", "light_model", "count_params", "param_counts", "e_param", "split_indices",
+    "heavy_model", "light_model", "count_params", "param_counts", "e_param", "split_indices", "macro_auc",
     "discovery_rows", "paper_discovery_rows", "held_out_rows", "train_indices", "fit_model", "fit_light", "train_and_evaluate",
 ]
 
@@ -80,21 +92,41 @@ def activation_factory(spec: Union[str, ActivationFactory]) -> ActivationFactory
     return make
 
 
-def heavy_model(d: int) -> nn.Sequential:
-    """The paper's Heavy baseline: d-200-100-1 with BatchNorm, ReLU, Dropout(0.3), sigmoid out."""
+TASKS = ("binary", "multiclass", "regression")
+
+
+def _head(width: int, task: str, n_classes: int | None) -> list[nn.Module]:
+    """The output layer: Linear(width, 1) + Sigmoid (binary), Linear(width, K) logits
+    (multiclass, softmax lives in the loss), Linear(width, 1) (regression)."""
+    if task == "binary":
+        return [nn.Linear(width, 1), nn.Sigmoid()]
+    if task == "multiclass":
+        if n_classes is None or n_classes < 3:
+            raise NsadError(f"a multiclass network needs n_classes >= 3, got {n_classes!r}")
+        return [nn.Linear(width, int(n_classes))]
+    if task == "regression":
+        return [nn.Linear(width, 1)]
+    raise NsadError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+
+
+def heavy_model(d: int, task: str = "binary", n_classes: int | None = None) -> nn.Sequential:
+    """The paper's Heavy baseline: d-200-100-1 with BatchNorm, ReLU, Dropout(0.3), sigmoid out
+    (``task="multiclass"``: d-200-100-K logits; ``"regression"``: d-200-100-1, no sigmoid)."""
     return nn.Sequential(
         nn.Linear(d, 200), nn.BatchNorm1d(200), nn.ReLU(), nn.Dropout(0.3),
         nn.Linear(200, 100), nn.BatchNorm1d(100), nn.ReLU(), nn.Dropout(0.3),
-        nn.Linear(100, 1), nn.Sigmoid(),
+        *_head(100, task, n_classes),
     )
 
 
-def light_model(d: int, act_factory: ActivationFactory) -> nn.Sequential:
-    """The paper's Light network: d-64-32-1, the activation under test at both hidden layers."""
+def light_model(d: int, act_factory: ActivationFactory, task: str = "binary",
+                n_classes: int | None = None) -> nn.Sequential:
+    """The paper's Light network: d-64-32-1, the activation under test at both hidden layers
+    (output width K for ``task="multiclass"``, no sigmoid for multiclass and regression)."""
     return nn.Sequential(
         nn.Linear(d, 64), nn.BatchNorm1d(64), act_factory(), nn.Dropout(0.3),
         nn.Linear(64, 32), nn.BatchNorm1d(32), act_factory(), nn.Dropout(0.3),
-        nn.Linear(32, 1), nn.Sigmoid(),
+        *_head(32, task, n_classes),
     )
 
 
@@ -103,9 +135,11 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def param_counts(d: int) -> tuple[int, int]:
-    """(Heavy, Light with ReLU) parameter counts for ``d`` features: 26,601 / 4,161 for d=28."""
-    return count_params(heavy_model(d)), count_params(light_model(d, nn.ReLU))
+def param_counts(d: int, task: str = "binary", n_classes: int | None = None) -> tuple[int, int]:
+    """(Heavy, Light with ReLU) parameter counts for ``d`` features: 26,601 / 4,161 for d=28
+    (binary); a K-class head adds ``(K - 1) * 101`` (Heavy) and ``(K - 1) * 33`` (Light)."""
+    return (count_params(heavy_model(d, task, n_classes)),
+            count_params(light_model(d, nn.ReLU, task, n_classes)))
 
 
 def e_param(auc: float, params: int) -> float:
@@ -160,6 +194,8 @@ def held_out_rows(dataset: Dataset) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FitResult:
+    """Test (or validation) metrics of one training; see the module docstring per task."""
+
     accuracy: float
     auc: float
     params: int
@@ -167,10 +203,18 @@ class FitResult:
     epochs: int
     non_finite_outputs: int = 0
     cpu_seconds: float = 0.0
+    task: str = "binary"
+    rmse: float | None = None
+    r2: float | None = None
 
     @property
     def e_param(self) -> float:
         return e_param(self.auc, self.params)
+
+    @property
+    def score(self) -> float:
+        """Accuracy for classification, R² for regression."""
+        return float(self.r2) if self.task == "regression" and self.r2 is not None else self.accuracy
 
 
 def _scale(X_train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -178,6 +222,44 @@ def _scale(X_train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
 
     scaler = StandardScaler().fit(X_train.astype(np.float64))
     return [scaler.transform(a.astype(np.float64)).astype(np.float32) for a in (X_train, *others)]
+
+
+def macro_auc(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """Macro one-vs-rest ROC-AUC: the mean over classes of AUC(class k against the rest, p_k).
+
+    Equal to sklearn's ``roc_auc_score(y, probs, multi_class="ovr", average="macro")`` when every
+    class occurs in ``y_true``; a class absent from ``y_true`` (a small test split) is left out of
+    the mean instead of failing. NaN when no class has both positives and negatives.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y_true = np.asarray(y_true)
+    aucs = []
+    for k in range(probs.shape[1]):
+        hit = y_true == k
+        if hit.any() and not hit.all():
+            aucs.append(roc_auc_score(hit.astype(np.int64), probs[:, k]))
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def _multiclass_metrics(y_true: np.ndarray, logits: np.ndarray) -> tuple[float, float, int]:
+    """(accuracy, macro-AUC, rows with non-finite outputs); such rows score as uniform."""
+    bad_rows = ~np.isfinite(logits).all(axis=1)
+    z = np.where(bad_rows[:, None], 0.0, logits.astype(np.float64))
+    z = z - z.max(axis=1, keepdims=True)
+    probs = np.exp(z)
+    probs /= probs.sum(axis=1, keepdims=True)
+    accuracy = float(np.mean(probs.argmax(axis=1) == y_true))
+    return accuracy, macro_auc(y_true, probs), int(bad_rows.sum())
+
+
+def _regression_metrics(y_true: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """(RMSE, R²) in the target's units (R² is NaN for a constant ``y_true``)."""
+    resid = y_true - pred
+    rmse = float(np.sqrt(np.mean(resid ** 2)))
+    sst = float(np.sum((y_true - y_true.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(resid ** 2)) / sst if sst > 0 else float("nan")
+    return rmse, r2
 
 
 def _metrics(y_true: np.ndarray, probs: np.ndarray) -> tuple[float, float, int]:
@@ -192,19 +274,41 @@ def _metrics(y_true: np.ndarray, probs: np.ndarray) -> tuple[float, float, int]:
 
 def fit_model(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
               y_test: np.ndarray, seed: int, epochs: int = 15, batch_size: int = 1024,
-              lr: float = 1e-3) -> FitResult:
-    """Train ``model`` (sigmoid output) with BCE + Adam on already-scaled arrays, then evaluate.
+              lr: float = 1e-3, task: str = "binary") -> FitResult:
+    """Train ``model`` with Adam on already-scaled arrays, then evaluate on the test arrays.
+
+    ``task="binary"`` (the paper's): sigmoid output, BCE. ``"multiclass"``: logits, softmax +
+    cross-entropy on codes 0..K-1. ``"regression"``: one linear output, MSE on ``y`` standardised
+    with the mean and std of ``y_train``; predictions are mapped back to ``y``'s units.
 
     Batches come from a generator seeded with ``seed``; a trailing batch of one row is skipped
     because BatchNorm cannot train on it. NaN outputs of an unstable activation are scored as
-    0.5 (counted in ``non_finite_outputs``) instead of crashing the loss.
+    0.5 / uniform probabilities / the training mean (counted in ``non_finite_outputs``) instead
+    of crashing the loss.
     """
+    if task not in TASKS:
+        raise NsadError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
     start, cpu_start = time.perf_counter(), time.process_time()
     Xt = torch.as_tensor(X_train, dtype=torch.float32)
-    yt = torch.as_tensor(y_train, dtype=torch.float32).reshape(-1, 1)
+    y_mean, y_std = 0.0, 1.0
+    if task == "binary":
+        yt = torch.as_tensor(y_train, dtype=torch.float32).reshape(-1, 1)
+        loss_fn: nn.Module = nn.BCELoss()
+        fill = 0.5
+    elif task == "multiclass":
+        yt = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+        loss_fn = nn.CrossEntropyLoss()
+        fill = 0.0
+    else:
+        y64 = np.asarray(y_train, dtype=np.float64)
+        y_mean, y_std = float(y64.mean()), float(y64.std())
+        if not y_std > 0:
+            y_std = 1.0
+        yt = torch.as_tensor((y64 - y_mean) / y_std, dtype=torch.float32).reshape(-1, 1)
+        loss_fn = nn.MSELoss()
+        fill = 0.0
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.BCELoss()
     n = len(Xt)
     model.train()
     for _ in range(epochs):
@@ -214,36 +318,57 @@ def fit_model(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_test
             if len(idx) < 2:
                 continue
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(torch.nan_to_num(model(Xt[idx]), nan=0.5), yt[idx])
+            loss = loss_fn(torch.nan_to_num(model(Xt[idx]), nan=fill), yt[idx])
             loss.backward()
             optimizer.step()
     model.eval()
     with torch.no_grad():
-        probs = model(torch.as_tensor(X_test, dtype=torch.float32)).reshape(-1).numpy()
-    accuracy, auc, bad = _metrics(np.asarray(y_test), probs)
-    return FitResult(accuracy, auc, count_params(model), time.perf_counter() - start, epochs, bad,
-                     time.process_time() - cpu_start)
+        out = model(torch.as_tensor(X_test, dtype=torch.float32)).numpy()
+    y_test = np.asarray(y_test)
+    params = count_params(model)
+    rmse = r2 = None
+    if task == "binary":
+        accuracy, auc, bad = _metrics(y_test, out.reshape(-1))
+    elif task == "multiclass":
+        accuracy, auc, bad = _multiclass_metrics(y_test, out)
+    else:
+        z = out.reshape(-1).astype(np.float64)
+        bad = int((~np.isfinite(z)).sum())
+        pred = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0) * y_std + y_mean
+        rmse, r2 = _regression_metrics(y_test.astype(np.float64), pred)
+        accuracy = auc = float("nan")
+    return FitResult(accuracy, auc, params, time.perf_counter() - start, epochs, bad,
+                     time.process_time() - cpu_start, task, rmse, r2)
 
 
 def fit_light(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
               act: Union[str, ActivationFactory], epochs: int = 15, seed: int = DISCOVERY_SEED,
-              batch_size: int = 1024, lr: float = 1e-3, scale: bool = True) -> FitResult:
+              batch_size: int = 1024, lr: float = 1e-3, scale: bool = True, task: str = "binary",
+              n_classes: int | None = None) -> FitResult:
     """Short Light-network training for screening activations (discovery's validation step).
 
-    Scales with a StandardScaler fit on ``X_train`` unless ``scale=False``.
+    Scales with a StandardScaler fit on ``X_train`` unless ``scale=False``. ``task`` and
+    ``n_classes`` as in :func:`light_model` (regression targets are standardised on ``y_train``).
     """
     factory = activation_factory(act)
     if scale:
         X_train, X_val = _scale(X_train, X_val)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = light_model(X_train.shape[1], factory)
-        return fit_model(model, X_train, y_train, X_val, y_val, seed, epochs, batch_size, lr)
+        model = light_model(X_train.shape[1], factory, task, n_classes)
+        return fit_model(model, X_train, y_train, X_val, y_val, seed, epochs, batch_size, lr, task)
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """One row of the reproduction: a model, an activation, a seed, and its test metrics."""
+    """One row of the reproduction: a model, an activation, a seed, and its test metrics.
+
+    Per task (``task``): ``accuracy`` is the test accuracy (classification; NaN for regression);
+    ``auc`` is ROC-AUC (binary), macro one-vs-rest ROC-AUC (multiclass, also in ``macro_auc``)
+    or NaN (regression); ``rmse`` (target units) and ``r2`` are set for regression only (None
+    otherwise); ``score`` is accuracy for classification and R² for regression. ``e_param`` is
+    the paper's AUC / log10(params) (NaN for regression). ``n_classes``: 2, K, or None.
+    """
 
     dataset: str
     model: str
@@ -259,6 +384,12 @@ class RunResult:
     n_test: int
     non_finite_outputs: int = 0
     cpu_seconds: float = 0.0  # process CPU time: what the run costs on an otherwise idle core
+    task: str = "binary"
+    score: float = float("nan")  # accuracy (classification) or R² (regression)
+    rmse: float | None = None
+    r2: float | None = None
+    macro_auc: float | None = None
+    n_classes: int | None = 2
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -270,7 +401,8 @@ def train_and_evaluate(dataset: Dataset, model_kind: ModelKind, activation: Unio
     """One run of the paper's protocol on ``dataset`` for ``seed``.
 
     ``exclude_rows`` (e.g. :func:`discovery_rows`) are dropped from the *test* split only, so
-    the training part stays the paper's and no row a formula was discovered on is scored.
+    the training part stays the paper's and no row a formula was discovered on is scored. The task (binary, multiclass,
+    regression) and the output width come from ``dataset.task`` / ``dataset.n_classes``.
     """
     if model_kind not in ("heavy", "light"):
         raise NsadError(f"model kind {model_kind!r}: use 'heavy' or 'light'")
@@ -283,11 +415,15 @@ def train_and_evaluate(dataset: Dataset, model_kind: ModelKind, activation: Unio
         test = test[~np.isin(test, np.asarray(exclude_rows))]
     X_train, X_test = _scale(dataset.X[train], dataset.X[test])
     d = dataset.n_features
+    task = getattr(dataset, "task", "binary")
+    n_classes = dataset.n_classes
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = heavy_model(d) if model_kind == "heavy" else light_model(d, factory)
+        model = (heavy_model(d, task, n_classes) if model_kind == "heavy"
+                 else light_model(d, factory, task, n_classes))
         fit = fit_model(model, X_train, dataset.y[train], X_test, dataset.y[test], seed, epochs,
-                        batch_size, lr)
+                        batch_size, lr, task)
     return RunResult(dataset.name, model_kind, label, seed, fit.accuracy, fit.auc, fit.params,
                      fit.e_param, fit.seconds, epochs, len(train), len(test), fit.non_finite_outputs,
-                     fit.cpu_seconds)
+                     fit.cpu_seconds, task, fit.score, fit.rmse, fit.r2,
+                     fit.auc if task == "multiclass" else None, n_classes)

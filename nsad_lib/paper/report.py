@@ -60,7 +60,9 @@ def write_json(path: str | Path, *, command: str, settings: Settings, datasets: 
         "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
         "datasets": {
             name: {**ds.meta.to_dict(), "name": name, "features": ds.n_features,
-                   "positive_rate": round(ds.positive_rate, 6), "test_rows_held_out": excluded.get(name, 0)}
+                   "task": ds.task, **({"positive_rate": round(ds.positive_rate, 6)} if ds.task == "binary" else
+                                       {"class_counts": ds.class_counts()} if ds.task == "multiclass" else {}),
+                   "test_rows_held_out": excluded.get(name, 0)}
             for name, ds in datasets.items()
         },
         "runs": [r.to_dict() for r in results],

@@ -52,14 +52,20 @@ def learn_curve(data: SourceData, *, seed: int, epochs: int = 15) -> tuple[np.nd
     spline = SplineActivation()
     spline.recording = True  # records only in eval mode: fit_light's final pass over the val rows
     with torch.random.fork_rng(devices=[]):
-        r = fit_light(data.X_fit, data.y_fit, data.X_val, data.y_val, lambda: spline, epochs=epochs, seed=seed, scale=False)
+        r = fit_light(data.X_fit, data.y_fit, data.X_val, data.y_val, lambda: spline, epochs=epochs, seed=seed, scale=False,
+                      task=data.dataset.task, n_classes=data.dataset.n_classes)
     spline.recording = False
     seen = torch.cat(spline.seen).numpy() if spline.seen else np.array([-3.0, 3.0])
     lo, hi = (float(q) for q in np.quantile(seen, [0.01, 0.99]))
     xs = np.linspace(lo, hi, SAMPLES)
     with torch.no_grad():
         ys = spline(torch.as_tensor(xs, dtype=torch.float32)).double().numpy()
-    return xs, ys, {"spline_val_auc": round(r.auc, 5), "range_lo": round(lo, 4), "range_hi": round(hi, 4)}
+    from nsad_lib.discovery.validate import metric
+
+    value = r.r2 if data.dataset.task == "regression" else r.auc
+    key = "spline_" + metric(data.dataset.task)[1]  # spline_val_auc for binary
+    return xs, ys, {key: round(float(value), 5) if value is not None and np.isfinite(value) else None,
+                    "range_lo": round(lo, 4), "range_hi": round(hi, 4)}
 
 
 def run(data: SourceData, backend: Backend, *, seed: int, budget_s: float, progress: Progress) -> StrategyResult:
