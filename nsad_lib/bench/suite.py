@@ -23,6 +23,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from nsad_lib.errors import DataError, NsadError
+from nsad_lib.util.optional import require
 
 __all__ = ["Member", "MEMBERS", "SUITES", "Task", "suite_names", "member", "resolve", "load", "data_sha256",
            "combined_sha256", "file_path", "task_supported", "keel_root"]
@@ -327,7 +328,7 @@ def _encode_target(m: Member, raw: np.ndarray) -> np.ndarray:
 
 
 def _keel_frame(path: Path):  # -> (X, names, raw labels)
-    import pandas as pd
+    pd = require("pandas", "bench", "the benchmark suite")
 
     df = pd.read_csv(path, header=None, skipinitialspace=True, dtype=str, keep_default_na=False)
     columns, names = [], []
@@ -363,7 +364,7 @@ def _make_dataset(m: Member, X: np.ndarray, y: np.ndarray, names: Sequence[str],
 
 def load(name: str, data_dir: str | Path | None = None):  # -> nsad_lib.data.types.Dataset
     """Load a suite member, verifying each file's sha256, its rows and its label counts."""
-    import pandas as pd
+    pd = require("pandas", "bench", "the benchmark suite")
 
     m = member(name)
     if m.loader == "named":

@@ -23,6 +23,7 @@ import numpy as np
 
 from nsad_lib.data.types import Dataset, DatasetMeta, infer_feature_kinds
 from nsad_lib.errors import DataError, SmallDataWarning
+from nsad_lib.util.optional import require
 
 __all__ = [
     "MIN_ROWS",
@@ -141,7 +142,7 @@ def _layout(path: Path) -> tuple[str, int | None, int]:
 
 def _parse_text(source: Any, sep: str, header: int | None, path: Path) -> Any:
     """pandas' parse of ``source`` (a path or a buffer): the one place text tables are parsed."""
-    import pandas as pd
+    pd = require("pandas", "data", "reading data files")
 
     try:
         df = pd.read_csv(source, sep=sep, header=header, engine="python" if sep == r"\s+" else "c",
@@ -165,7 +166,7 @@ def _read_npz(path: Path) -> Any:
     """NPZ: either a 2-D ``X`` (+ optional ``feature_names``) plus 1-D arrays, or 1-D columns."""
     import zipfile
 
-    import pandas as pd
+    pd = require("pandas", "data", "reading data files")
 
     if not zipfile.is_zipfile(path):  # else np.load guesses "pickled data", which misleads
         raise DataError(f"{path}: not a .npz file (an .npz is a zip archive of .npy arrays)")
@@ -193,7 +194,7 @@ def _read_npz(path: Path) -> Any:
 
 
 def _read_parquet(path: Path) -> Any:
-    import pandas as pd
+    pd = require("pandas", "data", "reading data files")
 
     try:
         df = pd.read_parquet(path)
@@ -230,7 +231,7 @@ def _resolve_target(columns: Sequence[str], target: str | int, path: Path) -> st
 
 def _numeric_column(series: Any, column: str, path: Path, header_lines: int | None,
                     row_map: np.ndarray | None = None) -> np.ndarray:
-    import pandas as pd
+    pd = require("pandas", "data", "reading data files")
 
     if series.dtype == bool:
         return series.to_numpy(dtype=np.float64)
@@ -303,7 +304,7 @@ def infer_task(y: Any) -> str:
     distinct values -> multiclass; text (or other non-numeric) labels with three or more values
     -> multiclass. Pass ``task=`` to the loaders to override it.
     """
-    import pandas as pd
+    pd = require("pandas", "data", "reading data files")
 
     series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
     distinct = pd.unique(series.dropna())
@@ -332,7 +333,7 @@ def encode_target(series: Any, column: str, path: str | Path, positive: Any = No
     - multiclass: labels in sorted order -> codes 0..K-1 (``classes`` holds the labels);
     - regression: the values as float64, in the file's units.
     """
-    import pandas as pd
+    pd = require("pandas", "data", "reading data files")
 
     from nsad_lib.data.types import TASKS
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from nsad_lib.data.types import Dataset
 from nsad_lib.errors import DataError
+from nsad_lib.util.optional import require
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,8 @@ def prepare(dataset: Dataset, seed: int, *, max_rows: int | None = None) -> Sour
 
     ``max_rows`` caps the training rows used (a deterministic subsample, for quick runs).
     """
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
+    train_test_split = require("sklearn.model_selection", "discover", "discovery").train_test_split
+    StandardScaler = require("sklearn.preprocessing", "discover", "discovery").StandardScaler
 
     from nsad_lib.paper.protocol import split_indices
 

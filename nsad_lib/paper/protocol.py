@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Literal, Sequence, Union
+from typing import Literal, Sequence, Union
 
 import numpy as np
 import torch
@@ -34,6 +34,10 @@ from torch import nn
 
 from nsad_lib.data.types import Dataset
 from nsad_lib.errors import NsadError
+from nsad_lib.registry.factory import BUILTIN_ACTIVATIONS, ActivationFactory, get_act_layer
+from nsad_lib.util.optional import require
+
+ModelKind = Literal["heavy", "light"]
 
 __all__ = [
     "ActivationFactory", "FitResult", "RunResult", "BUILTIN_ACTIVATIONS", "activation_factory",
@@ -41,55 +45,22 @@ __all__ = [
     "discovery_rows", "paper_discovery_rows", "held_out_rows", "train_indices", "fit_model", "fit_light", "train_and_evaluate",
 ]
 
-ActivationFactory = Callable[[], nn.Module]
-ModelKind = Literal["heavy", "light"]
-
-BUILTIN_ACTIVATIONS: dict[str, ActivationFactory] = {
-    "relu": nn.ReLU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "tanh": nn.Tanh,
-}
-VARIANTS = {"": None, "trainable": True, "fixed": False}
-
-PAPER_SEEDS = (42, 43, 44)
+#: The paper's seeds are 42, 43, 44 (reproduce's default); discovery reads 10% of rows drawn with seed 42.
 DISCOVERY_SEED = 42
 DISCOVERY_FRACTION = 0.1
 
 
 def activation_factory(spec: Union[str, ActivationFactory]) -> ActivationFactory:
-    """A zero-argument callable returning a *fresh* activation module for each position.
+    """A factory of fresh activation modules for ``spec``: :func:`nsad_lib.get_act_layer`.
 
     ``spec`` is a torch builtin name (``relu``, ``gelu``, ``silu``, ``tanh``), a registry id or
-    name (``hajbi2026-higgs-fig-v1``) or ``hf://OWNER/REPO/ID[@REVISION]``, optionally suffixed ``:trainable`` or ``:fixed`` to choose
-    whether the formula's constants train, or already a callable. Unknown ids fail here, before
-    any training.
+    name, ``hf://OWNER/REPO/ID[@REVISION]``, optionally suffixed ``:trainable`` or ``:fixed``, or
+    already a callable. Unknown ids fail here, before any training.
     """
-    if callable(spec):
-        return spec
-    from nsad_lib.hub.refs import is_hub_ref, pin, split_variant
-
-    name, variant = split_variant(spec)
-    if name.lower() in BUILTIN_ACTIVATIONS and not variant:
-        return BUILTIN_ACTIVATIONS[name.lower()]
-    if variant not in VARIANTS:
-        raise NsadError(f"activation {spec!r}: unknown variant {variant!r}; use :trainable or :fixed")
-    trainable = VARIANTS[variant]
-    import nsad_lib
-
-    get = getattr(nsad_lib, "get", None)
-    if get is None:
-        raise NsadError(f"activation {spec!r}: the registry is not available in this build; "
-                        f"use one of {', '.join(BUILTIN_ACTIVATIONS)}")
-    if is_hub_ref(name):  # pull and verify once; every module built later comes from that commit's copy
-        name = pin(name)
-    get(name, trainable=trainable)  # fail now on unknown ids (UnknownEntryError)
-
-    def make() -> nn.Module:
-        return get(name, trainable=trainable)
-
-    make.__name__ = f"activation_{name}"
-    return make
+    factory = get_act_layer(spec)
+    if factory is None:
+        raise NsadError("an activation spec is required (a name, an id or a callable)")
+    return factory
 
 
 TASKS = ("binary", "multiclass", "regression")
@@ -149,7 +120,7 @@ def e_param(auc: float, params: int) -> float:
 
 def split_indices(n: int, seed: int, test_size: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) row indices exactly as the paper's ``train_test_split(random_state=seed)``."""
-    from sklearn.model_selection import train_test_split
+    train_test_split = require("sklearn.model_selection", "paper", "the training protocol").train_test_split
 
     train, test = train_test_split(np.arange(n), test_size=test_size, random_state=seed)
     return np.asarray(train), np.asarray(test)
@@ -218,7 +189,7 @@ class FitResult:
 
 
 def _scale(X_train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    from sklearn.preprocessing import StandardScaler
+    StandardScaler = require("sklearn.preprocessing", "paper", "the training protocol").StandardScaler
 
     scaler = StandardScaler().fit(X_train.astype(np.float64))
     return [scaler.transform(a.astype(np.float64)).astype(np.float32) for a in (X_train, *others)]
@@ -231,7 +202,7 @@ def macro_auc(y_true: np.ndarray, probs: np.ndarray) -> float:
     class occurs in ``y_true``; a class absent from ``y_true`` (a small test split) is left out of
     the mean instead of failing. NaN when no class has both positives and negatives.
     """
-    from sklearn.metrics import roc_auc_score
+    roc_auc_score = require("sklearn.metrics", "paper", "the training protocol").roc_auc_score
 
     y_true = np.asarray(y_true)
     aucs = []
@@ -263,7 +234,7 @@ def _regression_metrics(y_true: np.ndarray, pred: np.ndarray) -> tuple[float, fl
 
 
 def _metrics(y_true: np.ndarray, probs: np.ndarray) -> tuple[float, float, int]:
-    from sklearn.metrics import roc_auc_score
+    roc_auc_score = require("sklearn.metrics", "paper", "the training protocol").roc_auc_score
 
     bad = int((~np.isfinite(probs)).sum())
     probs = np.nan_to_num(probs, nan=0.5, posinf=1.0, neginf=0.0)

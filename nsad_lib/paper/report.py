@@ -18,7 +18,6 @@ from nsad_lib.util.optional import require
 __all__ = ["environment", "write_json", "write_markdown", "write_figure", "DISPLAY"]
 
 DISPLAY = {"forest": "Forest", "spambase": "Spambase", "higgs": "HIGGS", "sms": "SMS"}
-COMPARED = ("forest", "spambase")  # the datasets whose rows must match the paper (same data)
 
 
 def environment(settings: Settings) -> dict[str, object]:
