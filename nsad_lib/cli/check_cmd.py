@@ -18,11 +18,15 @@ def check_command(
     data: DataOpt,
     target: TargetOpt = None,
     positive: PositiveOpt = None,
-    probe: Annotated[bool, typer.Option("--probe", help="Also run a short real training (Light+formula vs Light+ReLU) on the training split.")] = False,
+    probe: Annotated[bool, typer.Option(
+        "--probe", help="Also run a short real training (Light+formula vs Light+ReLU) on the training split.")] = False,
     probe_epochs: Annotated[int, typer.Option("--probe-epochs", min=1, help="Epochs of the probe.")] = 5,
-    probe_rows: Annotated[int, typer.Option("--probe-rows", min=100, help="Training-split rows the probe uses at most.")] = 20_000,
+    probe_rows: Annotated[int, typer.Option(
+        "--probe-rows", min=100, help="Training-split rows the probe uses at most.")] = 20_000,
     registry: RegistryOpt = None,
-    write_evidence: Annotated[bool, typer.Option("--write-evidence", help="Record the outcome as a new entry version in the first --registry directory.")] = False,
+    write_evidence: Annotated[bool, typer.Option(
+        "--write-evidence",
+        help="Record the outcome as a new entry version in the first --registry directory.")] = False,
     sample_rows: Annotated[int, typer.Option("--sample", min=100, help="Training-split rows profiled.")] = 5000,
     seed: SeedOpt = 42,
     as_json: JsonOpt = False,
@@ -51,7 +55,8 @@ def check_command(
     _print_human(verdict, written.id if written is not None else None)
     shadow = _bundled_holder(written.name) if written is not None else None
     if written is not None and shadow:
-        typer.echo(f"note: the name {written.name!r} still resolves to the bundled {shadow}; use the id {written.id} for this copy")
+        typer.echo(f"note: the name {written.name!r} still resolves to the bundled {shadow}; "
+                   f"use the id {written.id} for this copy")
 
 
 def _write_evidence(verdict, directory: Path, reg):  # -> Entry
@@ -81,7 +86,8 @@ def _print_human(verdict, written: Optional[str]) -> None:
     console = Console()
     dp = verdict.data_profile
     console.print(f"[bold]{escape(verdict.entry_id)}[/bold]  f(x) = {escape(verdict.formula)}")
-    console.print(f"data: {escape(verdict.dataset)} ({dp.n_rows:,} training-split rows profiled, {dp.n_features} features): "
+    console.print(f"data: {escape(verdict.dataset)} "
+                  f"({dp.n_rows:,} training-split rows profiled, {dp.n_features} features): "
                   f"[bold]{dp.domain}[/bold] (confidence {dp.confidence:.2f}); formula source: {verdict.source_domain}")
     style = _STYLE.get(verdict.verdict, "bold")
     timing = f"{verdict.seconds:.1f} s, no training" if verdict.probe is None else f"{verdict.seconds:.1f} s"
@@ -97,7 +103,8 @@ def _print_human(verdict, written: Optional[str]) -> None:
     if verdict.probe is not None:
         p = verdict.probe
         console.print(f"probe: Light+formula {p.accuracy:.3f} vs Light ReLU {p.baseline_relu:.3f} "
-                      f"({100 * p.delta:+.1f} points, {p.epochs} epochs, seeds {list(p.seeds)}): [bold]{p.verdict}[/bold]")
+                      f"({100 * p.delta:+.1f} points, {p.epochs} epochs, seeds {list(p.seeds)}): "
+                      f"[bold]{p.verdict}[/bold]")
     if written:
         console.print(f"evidence written as new entry [bold]{escape(written)}[/bold]")
 

@@ -14,8 +14,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from nsad_lib.cli._options import (BackendOpt, DataOpt, FamilyOpt, JsonOpt, PositiveOpt, RegistryOutOpt, SeedOpt,
-                                   StrategyOpt, TargetOpt)
+from nsad_lib.cli._options import (
+    BackendOpt,
+    DataOpt,
+    FamilyOpt,
+    JsonOpt,
+    PositiveOpt,
+    RegistryOutOpt,
+    SeedOpt,
+    StrategyOpt,
+    TargetOpt,
+)
 
 #: Exit code when the best formula does not beat Light ReLU and nothing was written.
 EXIT_NOT_BETTER = 3
@@ -28,15 +37,26 @@ def discover_command(
     positive: PositiveOpt = None,
     strategy: StrategyOpt = "search",
     backend: BackendOpt = "operon",
-    budget: Annotated[Optional[float], typer.Option("--budget", help="Nominal seconds on an idle 2-core machine (default: search 300, distill 120, collapse 40); converted once into a fixed amount of work, so a slower machine takes longer but gives the same result.")] = None,
-    evaluations: Annotated[Optional[int], typer.Option("--evaluations", help="search only: train exactly N formulas (instead of --budget).")] = None,
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Stop with an error (exit 2, nothing written) if the run takes longer than this many seconds.")] = None,
-    keep_if_worse: Annotated[bool, typer.Option("--keep-if-worse", help="Write the entry even if it does not beat Light ReLU on validation (otherwise exit 3, nothing written).")] = False,
+    budget: Annotated[Optional[float], typer.Option(
+        "--budget",
+        help="Nominal seconds on an idle 2-core machine (default: search 300, distill 120, collapse 40); converted "
+             "once into a fixed amount of work, so a slower machine takes longer but gives the same result.")] = None,
+    evaluations: Annotated[Optional[int], typer.Option(
+        "--evaluations", help="search only: train exactly N formulas (instead of --budget).")] = None,
+    time_limit: Annotated[Optional[float], typer.Option(
+        "--time-limit",
+        help="Stop with an error (exit 2, nothing written) if the run takes longer than this many seconds.")] = None,
+    keep_if_worse: Annotated[bool, typer.Option(
+        "--keep-if-worse",
+        help="Write the entry even if it does not beat Light ReLU on validation "
+             "(otherwise exit 3, nothing written).")] = False,
     as_json: JsonOpt = False,
     seed: SeedOpt = 42,
     registry: RegistryOutOpt = None,
-    from_pysr_csv: Annotated[Optional[str], typer.Option("--from-pysr-csv", help="Validate the equations of a PySR hall_of_fame CSV instead of searching.")] = None,
-    max_rows: Annotated[Optional[int], typer.Option("--max-rows", help="Use at most this many training rows (quick runs).")] = None,
+    from_pysr_csv: Annotated[Optional[str], typer.Option(
+        "--from-pysr-csv", help="Validate the equations of a PySR hall_of_fame CSV instead of searching.")] = None,
+    max_rows: Annotated[Optional[int], typer.Option(
+        "--max-rows", help="Use at most this many training rows (quick runs).")] = None,
     family: FamilyOpt = "any",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run everything but write nothing.")] = False,
 ) -> None:
@@ -95,7 +115,8 @@ def _print_result(result, keep_if_worse: bool) -> None:
     else:
         where = " (dry run, nothing written)"
     params = ", ".join(f"{k}={v:.4g}" for k, v in e.parameters.items())
-    typer.echo(f"{e.id}: {e.formula}" + (f"  [{params}; {'trainable' if e.trainable else 'frozen'}]" if params else "") + where)
+    shown = f"  [{params}; {'trainable' if e.trainable else 'frozen'}]" if params else ""
+    typer.echo(f"{e.id}: {e.formula}{shown}{where}")
     typer.echo(f"val AUC {m['val_auc']:.4f} / acc {m['val_accuracy']:.4f} ({m['params']:,} params); "
                f"Light ReLU {relu['val_auc']:.4f} / {relu['val_accuracy']:.4f}; "
                f"{result.wall_time_s:.0f} s")
@@ -114,11 +135,14 @@ def _explain_not_better(result, keep_if_worse: bool) -> None:
 
 
 def demo_command(
-    evaluations: Annotated[Optional[int], typer.Option("--evaluations", min=1, help="Formulas the search trains on the HIGGS sample (default: the demo's fixed size).")] = None,
+    evaluations: Annotated[Optional[int], typer.Option(
+        "--evaluations", min=1,
+        help="Formulas the search trains on the HIGGS sample (default: the demo's fixed size).")] = None,
     plot: Annotated[str, typer.Option("--plot", help="Where to save the plot of the formula.")] = "demo_activation.png",
 ) -> None:
     """Discover on the shipped HIGGS sample, plot it, and compare it with ReLU on the Forest sample."""
-    from nsad_lib.discovery.demo import DEMO_EVALUATIONS, main as demo_main
+    from nsad_lib.discovery.demo import DEMO_EVALUATIONS
+    from nsad_lib.discovery.demo import main as demo_main
 
     demo_main(evaluations=evaluations or DEMO_EVALUATIONS, plot_path=plot)
 

@@ -29,10 +29,12 @@ def _parse_weights(items: List[str]) -> dict[str, Path]:
 
 def push_command(
     ids: EntriesArg,
-    repo: Annotated[str, typer.Option("--repo", metavar="OWNER/NAME", help="Hub repository (created when missing).")],
+    repo: Annotated[str, typer.Option(
+        "--repo", metavar="OWNER/NAME", help="Hub repository (created when missing).")],
     private: Annotated[bool, typer.Option("--private", help="Create the repository as private.")] = False,
     message: Annotated[Optional[str], typer.Option("--message", "-m", help="Commit message.")] = None,
-    weights: Annotated[List[str], typer.Option("--weights", metavar="ID=PATH", help="Trained parameters (.safetensors) for an id; repeatable.")] = [],  # noqa: B006 - typer reads it, never mutated
+    weights: Annotated[Optional[List[str]], typer.Option(
+        "--weights", metavar="ID=PATH", help="Trained parameters (.safetensors) for an id; repeatable.")] = None,
     registry: RegistryOpt = None,
     token: TokenOpt = None,
     endpoint: EndpointOpt = None,
@@ -44,7 +46,7 @@ def push_command(
     # every ID form; unknown ids and bad --weights fail before any network call
     resolved = [resolve(ref, registry, endpoint=endpoint, token=token) for ref in ids]
     result = push_to_hub([r.entry.id for r in resolved], repo, private=private, commit_message=message,
-                         weights=_parse_weights(weights), registry=registry_with(resolved, registry),
+                         weights=_parse_weights(weights or []), registry=registry_with(resolved, registry),
                          token=token, endpoint=endpoint)
     state = "new commit" if result.committed else "unchanged, no new commit"
     typer.echo(f"{repo}@{result.commit} ({state}): {', '.join(result.ids)}")
@@ -53,9 +55,11 @@ def push_command(
 
 
 def pull_command(
-    spec: Annotated[str, typer.Argument(metavar="OWNER/NAME[@REV]", help="Repository, optionally pinned to a tag, branch or commit.")],
-    into: Annotated[Optional[Path], typer.Option("--into", file_okay=False, help="Registry directory to write (default: the nsad-lib Hub cache).")] = None,
-    ids: Annotated[List[str], typer.Option("--id", help="Only these ids (or names); repeatable.")] = [],  # noqa: B006
+    spec: Annotated[str, typer.Argument(
+        metavar="OWNER/NAME[@REV]", help="Repository, optionally pinned to a tag, branch or commit.")],
+    into: Annotated[Optional[Path], typer.Option(
+        "--into", file_okay=False, help="Registry directory to write (default: the nsad-lib Hub cache).")] = None,
+    ids: Annotated[Optional[List[str]], typer.Option("--id", help="Only these ids (or names); repeatable.")] = None,
     token: TokenOpt = None,
     endpoint: EndpointOpt = None,
 ) -> None:
@@ -64,7 +68,8 @@ def pull_command(
 
     repo_id, revision = parse_repo_spec(spec)
     result = pull(repo_id, revision=revision, into=into, ids=ids or None, token=token, endpoint=endpoint)
-    typer.echo(f"{repo_id}@{result.commit}: {len(result.ids)} entr{'y' if len(result.ids) == 1 else 'ies'} verified -> {result.directory}")
+    entries = f"{len(result.ids)} entr{'y' if len(result.ids) == 1 else 'ies'}"
+    typer.echo(f"{repo_id}@{result.commit}: {entries} verified -> {result.directory}")
     for entry_id in result.ids:
         trained = " (+ trained parameters)" if result.weights_sha256[entry_id] else ""
         typer.echo(f"  {entry_id}  sha256 {result.sha256[entry_id][:16]}...{trained}")

@@ -60,7 +60,8 @@ def _print_table(entries) -> None:  # entries: list[Entry]
 
 def show_command(
     ref: EntryArg,
-    plot: Annotated[Optional[Path], typer.Option("--plot", dir_okay=False, help="Write a PNG of f and f' over [-5, 5].")] = None,
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", dir_okay=False, help="Write a PNG of f and f' over [-5, 5].")] = None,
     registry: RegistryOpt = None,
     as_json: JsonOpt = False,
     full: Annotated[bool, typer.Option("--full", help="Also print f'(x) and the full provenance.")] = False,

@@ -35,16 +35,19 @@ def reproduce_command(
         "--activations", help="Light activations to run instead of the paper's set: builtin names "
         "(relu, gelu, silu), registry ids or names, or hf://OWNER/REPO/ID\\[@REVISION]; "
         "add :trainable or :fixed to choose whether the constants train.")] = None,
-    extra: Annotated[Optional[str], typer.Option("--extra", help="Activations added to the set, e.g. higgs-v1.")] = None,
+    extra: Annotated[Optional[str], typer.Option(
+        "--extra", help="Activations added to the set, e.g. higgs-v1.")] = None,
     no_heavy: Annotated[bool, typer.Option("--no-heavy", help="Skip the Heavy ReLU baseline.")] = False,
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds (the paper: 42,43,44).")] = "42,43,44",
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the paper: 15).")] = 15,
     out: Annotated[Path, typer.Option("--out", file_okay=False, help="Output folder.")] = Path("results/reproduce"),
-    jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, help="Worker processes (default: cores, max 4).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", min=1, help="Worker processes (default: cores, max 4).")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Torch threads per run (results depend on it).")] = 1,
     sample: Annotated[bool, typer.Option("--sample", help="Use the small samples shipped in the package.")] = False,
     download: Annotated[bool, typer.Option("--download", help="Download missing UCI originals.")] = False,
-    paper_split: Annotated[bool, typer.Option("--paper-split", help="Score discovery rows too, as the paper did.")] = False,
+    paper_split: Annotated[bool, typer.Option(
+        "--paper-split", help="Score discovery rows too, as the paper did.")] = False,
 ) -> None:
     """Re-run the paper's results table (datasets x models x activations x seeds)."""
     from rich.console import Console
@@ -86,8 +89,8 @@ def _load(names: list[str], console, **options) -> dict:  # -> {name: Dataset}
 def _report(rows, results, loaded, settings, *, out: Path, command: str, wall: float) -> None:
     """Write results.json/.md/.png into ``out`` and print the table, the tolerance line and the timing."""
     from nsad_lib.paper.protocol import held_out_rows
-    from nsad_lib.paper.reproduce import summarize
     from nsad_lib.paper.report import markdown_table, tolerance_line, write_figure, write_json, write_markdown
+    from nsad_lib.paper.reproduce import summarize
 
     summaries = summarize(rows, results)
     excluded = {n: (len(held_out_rows(ds)) if settings.hold_out_discovery_rows else 0)
@@ -132,8 +135,14 @@ def _command_line(*, data_dir, datasets, activations, extra, no_heavy, settings,
 
 def _run_with_progress(console, rows, loaded, settings):  # -> list[RunResult]
     """Train every (row, seed) with a progress bar on stderr."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from nsad_lib.paper.reproduce import run_table
 
