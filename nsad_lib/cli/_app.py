@@ -39,7 +39,13 @@ _DEFAULT_SHOWWARNING = warnings.showwarning
 
 
 def _register_commands() -> None:
-    """Add every command module's commands once (``main`` may run many times in one process)."""
+    """Add every command module's commands once (``main`` may run many times in one process).
+
+    One style for every group: a module ``nsad_lib/cli/<group>_cmd(s).py`` defines its commands as
+    top-level functions whose parameters use the shared aliases of :mod:`nsad_lib.cli._options`,
+    and a ``register(app)`` that adds them; a new module is one more name in the tuple below
+    (the order of ``--help``).
+    """
     global _registered
     if _registered:
         return
@@ -88,11 +94,23 @@ def _run(argv: Optional[list[str]]) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors (typer may vendor its own click)
+    except Exception as exc:  # click usage errors (typer vendors its own click)
         names = {cls.__name__ for cls in type(exc).__mro__}
-        if "ClickException" in names:
+        if "NoArgsIsHelpError" in names:  # a group called without a command: its help
             exc.show()  # type: ignore[attr-defined]
+            sys.exit(2)
+        if "ClickException" in names:
+            typer.secho(f"error: {_usage_line(exc)}", err=True, fg="red")
             sys.exit(2)
         if "Abort" in names:
             sys.exit(1)
         raise
+
+
+def _usage_line(exc: Exception) -> str:
+    """A click error as one line, pointing at the command's ``--help`` (click prints four)."""
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    return f"{message} (see '{ctx.command_path} --help')"

@@ -1,9 +1,9 @@
-"""The ID argument and ``--registry`` option every command shares, and one resolver behind them.
+"""One resolver behind every command that names an entry.
 
-Every command that names an entry accepts the same forms (:data:`nsad_lib.hub.refs.FORMS`): an id,
-a name (latest version), or ``hf://OWNER/REPO/ID[@REVISION]``; and every such command takes
-``--registry/-r DIR`` (repeatable), searched before ``NSAD_REGISTRY_PATH`` and the bundled
-registry.
+Every such command accepts the same forms (:data:`nsad_lib.hub.refs.FORMS`, the ``EntryArg`` of
+:mod:`nsad_lib.cli._options`): an id, a name (latest version), or ``hf://OWNER/REPO/ID[@REVISION]``;
+and takes ``--registry/-r DIR`` (repeatable), searched before ``NSAD_REGISTRY_PATH`` and the
+bundled registry.
 """
 
 from __future__ import annotations
@@ -11,27 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-import typer
-
-from nsad_lib.hub.refs import FORMS
-
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.hub.refs import Resolved
     from nsad_lib.registry.store import Registry
 
-REGISTRY_HELP = "Registry directory searched first (repeatable); also NSAD_REGISTRY_PATH."
 
-
-def registry_option(help: str = REGISTRY_HELP) -> Optional[list[Path]]:  # noqa: A002 - typer's name
-    """``--registry/-r DIR`` (repeatable, must exist)."""
-    return typer.Option(None, "--registry", "-r", exists=True, file_okay=False, help=help)
-
-
-def resolve(ref: str, registry: Optional[Sequence[Path]] = None) -> "Resolved":
-    """The entry ``ref`` names (any accepted form), searching ``registry`` first."""
+def resolve(ref: str, registry: Optional[Sequence[Path]] = None, *, endpoint: Optional[str] = None,
+            token: Optional[str] = None) -> "Resolved":
+    """The entry ``ref`` names (any accepted form), searching ``registry`` first (``hf://`` refs are pulled)."""
     from nsad_lib.hub.refs import resolve_ref
 
-    return resolve_ref(ref, list(registry or []))
+    return resolve_ref(ref, list(registry or []), endpoint=endpoint, token=token)
 
 
 def registry_with(resolved: Sequence["Resolved"], registry: Optional[Sequence[Path]] = None) -> "Registry":

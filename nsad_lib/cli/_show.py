@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from rich.markup import escape as _escape_markup
 
 from nsad_lib.cli._markup import visible
+
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.hub.refs import Resolved
 
@@ -76,7 +77,8 @@ def source_lines(entry: Any, resolved: "Resolved") -> list[str]:
     if strategy == "literature":
         lines.append(f"literature: {method.get('source', '?')}")
     elif strategy:
-        how = ", ".join(str(x) for x in (strategy, method.get("backend"), f"seed {method['seed']}" if "seed" in method else None) if x)
+        seed = f"seed {method['seed']}" if "seed" in method else None
+        how = ", ".join(str(x) for x in (strategy, method.get("backend"), seed) if x)
         where = f" on {dataset.get('name')}" if dataset.get("name") else ""
         lines.append(f"discovered{where} ({how})")
     if dataset.get("name") and strategy == "literature":
@@ -128,7 +130,8 @@ def also_known_as(entry: Any) -> str | None:
 
 def _delta(record: Any) -> str:
     """`` -8.9 pts, probe`` from a transfer record's evidence (empty when it has none)."""
-    evidence = record.get("evidence") if isinstance(record, Mapping) and isinstance(record.get("evidence"), Mapping) else {}
+    evidence = record.get("evidence") if isinstance(record, Mapping) else None
+    evidence = evidence if isinstance(evidence, Mapping) else {}
     delta = evidence.get("delta")
     kind = " probe" if evidence.get("kind") == "probe" else ""
     if isinstance(delta, (int, float)) and not isinstance(delta, bool):
@@ -142,9 +145,11 @@ def domain_lines(entry: Any) -> list[str]:
 
     lines = [f"source domain: {escape(str(entry.domains.get('source', 'unknown')))}"]
     for dom, mark in domain_evidence(entry).items():
-        detail = ", ".join(f"{name} {outcome}{_delta(mark.records.get(name))}" for name, outcome in mark.datasets.items())
+        detail = ", ".join(f"{name} {outcome}{_delta(mark.records.get(name))}"
+                           for name, outcome in mark.datasets.items())
         style = mark_style(mark.status)
-        lines.append(f"{dom}: [{style}]{escape(mark.text)}[/{style}]" + (f" ({escape(_clip(detail, 100))})" if detail else ""))
+        where = f" ({escape(_clip(detail, 100))})" if detail else ""
+        lines.append(f"{dom}: [{style}]{escape(mark.text)}[/{style}]{where}")
     return lines
 
 
@@ -152,6 +157,18 @@ def render(resolved: "Resolved", *, full: bool = False) -> None:
     """Print the panel (and with ``full`` the derivative and the whole provenance as JSON)."""
     from rich.console import Console
     from rich.panel import Panel
+
+    entry = resolved.entry
+    console = Console()
+    hint = "full record: --full (or --json)" if not full else None
+    title = f"[bold]{escape(entry.id)}[/bold]"
+    console.print(Panel(_panel_table(resolved, full), title=title, subtitle=hint, expand=False))
+    if full:
+        _print_record(console, entry)
+
+
+def _panel_table(resolved: "Resolved", full: bool):  # -> rich.table.Table
+    """Label/value rows: summary, formula, LaTeX, parameters, source, metrics, domains, file."""
     from rich.table import Table
 
     entry = resolved.entry
@@ -163,6 +180,10 @@ def render(resolved: "Resolved", *, full: bool = False) -> None:
     def row(label: str, text: str, markup: bool = False) -> None:
         table.add_row(label, text if markup else escape(text))
 
+    def rows(label: str, lines: list[str], markup: bool = False) -> None:
+        for i, line in enumerate(lines):
+            row(label if i == 0 else "", line, markup)
+
     if entry.summary:
         row("summary", _clip_long(entry.summary, SHOW_SUMMARY_CHARS))
     row("formula", entry.formula)
@@ -173,26 +194,23 @@ def render(resolved: "Resolved", *, full: bool = False) -> None:
     aka = also_known_as(entry)
     if aka:
         row("also known as", aka)
-    for i, line in enumerate(source_lines(entry, resolved)):
-        row("source" if i == 0 else "", line)
-    metrics = entry.metrics if isinstance(entry.metrics, Mapping) else {}
-    for i, line in enumerate(metric_lines(metrics)):
-        row("metrics" if i == 0 else "", line)
-    for i, line in enumerate(domain_lines(entry)):
-        row("domains" if i == 0 else "", line, markup=True)
+    rows("source", source_lines(entry, resolved))
+    rows("metrics", metric_lines(entry.metrics if isinstance(entry.metrics, Mapping) else {}))
+    rows("domains", domain_lines(entry), markup=True)
     row("file", str(resolved.path))
     row("sha256", entry.sha256)
-    console = Console()
-    hint = "full record: --full (or --json)" if not full else None
-    console.print(Panel(table, title=f"[bold]{escape(entry.id)}[/bold]", subtitle=hint, expand=False))
-    if full:
-        from rich.syntax import Syntax
+    return table
 
-        from nsad_lib.compat.marks import transfer_records
 
-        record = {"provenance": entry.provenance, "domains": entry.domains, "metrics": entry.metrics}
-        bundled = [r for r in transfer_records(entry) if r not in list(entry.domains.get("transfers") or [])]
-        if bundled:
-            record["bundled_evidence"] = bundled
-        details = _clip_long(visible(json.dumps(record, indent=2, ensure_ascii=False)), SHOW_DETAILS_CHARS)
-        console.print(Syntax(details, "json", word_wrap=True))
+def _print_record(console, entry: Any) -> None:
+    """Provenance, domains, metrics (and the bundled evidence about the entry) as clipped JSON."""
+    from rich.syntax import Syntax
+
+    from nsad_lib.compat.marks import transfer_records
+
+    record = {"provenance": entry.provenance, "domains": entry.domains, "metrics": entry.metrics}
+    bundled = [r for r in transfer_records(entry) if r not in list(entry.domains.get("transfers") or [])]
+    if bundled:
+        record["bundled_evidence"] = bundled
+    details = _clip_long(visible(json.dumps(record, indent=2, ensure_ascii=False)), SHOW_DETAILS_CHARS)
+    console.print(Syntax(details, "json", word_wrap=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -26,35 +26,34 @@ def _seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def reproduce(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", exists=True, file_okay=False, help="Folder holding the data files "
-                                            "(default: NSAD_DATA_DIR, the user cache, ../shared/data)."),
-    datasets: str = typer.Option("forest,spambase,higgs", "--datasets", help="Comma-separated datasets."),
-    activations: Optional[str] = typer.Option(
-        None, "--activations", help="Light activations to run instead of the paper's set: builtin names "
+def reproduce_command(
+    data_dir: Annotated[Optional[Path], typer.Option(
+        "--data-dir", exists=True, file_okay=False,
+        help="Folder holding the data files (default: NSAD_DATA_DIR, the user cache, ../shared/data).")] = None,
+    datasets: Annotated[str, typer.Option("--datasets", help="Comma-separated datasets.")] = "forest,spambase,higgs",
+    activations: Annotated[Optional[str], typer.Option(
+        "--activations", help="Light activations to run instead of the paper's set: builtin names "
         "(relu, gelu, silu), registry ids or names, or hf://OWNER/REPO/ID\\[@REVISION]; "
-        "add :trainable or :fixed to choose whether the constants train."),
-    extra: Optional[str] = typer.Option(None, "--extra", help="Activations added to the set, e.g. higgs-v1."),
-    no_heavy: bool = typer.Option(False, "--no-heavy", help="Skip the Heavy ReLU baseline."),
-    seeds: str = typer.Option("42,43,44", "--seeds", help="Comma-separated seeds (the paper: 42,43,44)."),
-    epochs: int = typer.Option(15, "--epochs", min=1, help="Training epochs (the paper: 15)."),
-    out: Path = typer.Option(Path("results/reproduce"), "--out", file_okay=False, help="Output folder."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes (default: cores, max 4)."),
-    threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per run (results depend on it)."),
-    sample: bool = typer.Option(False, "--sample", help="Use the small samples shipped in the package."),
-    download: bool = typer.Option(False, "--download", help="Download missing UCI originals."),
-    paper_split: bool = typer.Option(False, "--paper-split", help="Score discovery rows too, as the paper did."),
+        "add :trainable or :fixed to choose whether the constants train.")] = None,
+    extra: Annotated[Optional[str], typer.Option(
+        "--extra", help="Activations added to the set, e.g. higgs-v1.")] = None,
+    no_heavy: Annotated[bool, typer.Option("--no-heavy", help="Skip the Heavy ReLU baseline.")] = False,
+    seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds (the paper: 42,43,44).")] = "42,43,44",
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the paper: 15).")] = 15,
+    out: Annotated[Path, typer.Option("--out", file_okay=False, help="Output folder.")] = Path("results/reproduce"),
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", min=1, help="Worker processes (default: cores, max 4).")] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch threads per run (results depend on it).")] = 1,
+    sample: Annotated[bool, typer.Option("--sample", help="Use the small samples shipped in the package.")] = False,
+    download: Annotated[bool, typer.Option("--download", help="Download missing UCI originals.")] = False,
+    paper_split: Annotated[bool, typer.Option(
+        "--paper-split", help="Score discovery rows too, as the paper did.")] = False,
 ) -> None:
     """Re-run the paper's results table (datasets x models x activations x seeds)."""
     from rich.console import Console
 
-    from nsad_lib.data import datasets as data
-    from nsad_lib.paper.protocol import held_out_rows
-    from nsad_lib.paper.reproduce import Settings, default_jobs, plan, run_table, summarize
-    from nsad_lib.paper.report import markdown_table, tolerance_line, write_figure, write_json, \
-        write_markdown
+    from nsad_lib.paper.reproduce import Settings, default_jobs, plan
 
-    console = Console(stderr=True)
     names = _split(datasets)
     if not names:
         raise NsadError("--datasets: name at least one dataset")
@@ -64,21 +63,38 @@ def reproduce(
                 heavy=not no_heavy)
     if not rows:
         raise NsadError("nothing to run: no activations and --no-heavy")
-    loaded = {}
-    for name in names:
-        ds = data.load(name, data_dir=data_dir, download=download, sample=sample)
-        loaded[name] = ds
-        console.print(f"{name}: {ds.n_rows:,} rows x {ds.n_features} features ({ds.meta.source})")
-    excluded = {n: (len(held_out_rows(ds)) if settings.hold_out_discovery_rows else 0)
-                for n, ds in loaded.items()}
+    console = Console(stderr=True)
+    loaded = _load(names, console, data_dir=data_dir, download=download, sample=sample)
     command = _command_line(data_dir=data_dir, datasets=",".join(names), activations=activations,
                             extra=extra, no_heavy=no_heavy, settings=settings, out=out, sample=sample,
                             download=download, jobs=jobs)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = _run_with_progress(console, rows, loaded, settings, run_table)
-    wall = time.perf_counter() - start
+    results = _run_with_progress(console, rows, loaded, settings)
+    _report(rows, results, loaded, settings, out=out, command=command, wall=time.perf_counter() - start)
+
+
+def _load(names: list[str], console, **options) -> dict:  # -> {name: Dataset}
+    """Every dataset, loaded before any training (a missing file fails at once), one line each."""
+    from nsad_lib.data import datasets as data
+
+    loaded = {}
+    for name in names:
+        ds = data.load(name, **options)
+        loaded[name] = ds
+        console.print(f"{name}: {ds.n_rows:,} rows x {ds.n_features} features ({ds.meta.source})")
+    return loaded
+
+
+def _report(rows, results, loaded, settings, *, out: Path, command: str, wall: float) -> None:
+    """Write results.json/.md/.png into ``out`` and print the table, the tolerance line and the timing."""
+    from nsad_lib.paper.protocol import held_out_rows
+    from nsad_lib.paper.report import markdown_table, tolerance_line, write_figure, write_json, write_markdown
+    from nsad_lib.paper.reproduce import summarize
+
     summaries = summarize(rows, results)
+    excluded = {n: (len(held_out_rows(ds)) if settings.hold_out_discovery_rows else 0)
+                for n, ds in loaded.items()}
     common = dict(command=command, settings=settings, datasets=loaded, excluded=excluded, wall_seconds=wall)
     files = [
         write_json(out / "results.json", results=results, summaries=summaries, **common),
@@ -117,9 +133,18 @@ def _command_line(*, data_dir, datasets, activations, extra, no_heavy, settings,
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _run_with_progress(console, rows, loaded, settings, run_table):  # -> list[RunResult]
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+def _run_with_progress(console, rows, loaded, settings):  # -> list[RunResult]
+    """Train every (row, seed) with a progress bar on stderr."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from nsad_lib.paper.reproduce import run_table
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
@@ -136,4 +161,4 @@ def _run_with_progress(console, rows, loaded, settings, run_table):  # -> list[R
 
 def register(app: typer.Typer) -> None:
     """Add ``reproduce`` to the app."""
-    app.command("reproduce")(reproduce)
+    app.command("reproduce")(reproduce_command)
