@@ -252,3 +252,33 @@ def test_discover_end_to_end_on_a_regression_file(tmp_path):
     assert r.entry.provenance["split"]["task"] == "regression"
     with pytest.raises(Exception, match="collapse fits a binary symbolic classifier"):
         discover(str(path), name="reg", target="price", strategy="collapse", backend="gplearn", dry_run=True)
+
+
+# -- the CLI's --task ----------------------------------------------------------------------------
+def _main(argv, capsys):
+    from nsad_lib.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_discover_prints_r2_for_a_regression_dataset(california, capsys, one_torch_thread):
+    code, out, err = _main(["discover", "--data", "california", "--name", "cal", "--evaluations", "2",
+                            "--max-rows", "600", "--dry-run", "--keep-if-worse"], capsys)
+    assert code == 0, err
+    assert "val R² " in out and "Light ReLU" in out and "acc" not in out.splitlines()[-1]
+
+
+def test_cli_task_is_checked_before_any_data_is_loaded(tmp_path, capsys, monkeypatch):
+    import nsad_lib.discovery.source as source
+
+    monkeypatch.setattr(source, "load_dataset", lambda *a, **k: pytest.fail("data loaded before the argument check"))
+    code, _, err = _main(["discover", "--data", "california", "--name", "cal", "--task", "binary", "--dry-run"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "california" in err
+    code, _, err = _main(["check", "relu-v1", "--data", "california", "--task", "sometimes"], capsys)
+    assert code == 2 and "sometimes" in err and len(err.strip().splitlines()) == 1

@@ -55,6 +55,10 @@ TargetOpt = Annotated[Optional[str], typer.Option(
 PositiveOpt = Annotated[Optional[str], typer.Option(
     "--positive", help="Label value counted as the positive class, when a data file's label column has more "
                        "than two values.")]
+Task = Enum("Task", {t: t for t in ("binary", "multiclass", "regression")}, type=str)  # type: ignore[misc]
+TaskOpt = Annotated[Optional[Task], typer.Option(  # type: ignore[valid-type]
+    "--task", help="The learning task of a data file's target (default: inferred: two values -> binary, "
+                   "3-50 integer codes or labels -> multiclass, other numbers -> regression).")]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", help="Seed of the train/validation/test split and of everything random after it.")]
 

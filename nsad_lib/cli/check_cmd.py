@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from nsad_lib.cli._options import DataOpt, EntryArg, JsonOpt, PositiveOpt, RegistryOpt, SeedOpt, TargetOpt
+from nsad_lib.cli._options import DataOpt, EntryArg, JsonOpt, PositiveOpt, RegistryOpt, SeedOpt, TargetOpt, TaskOpt
 
 _STYLE = {"transfers": "bold green", "uncertain": "bold yellow", "does-not-transfer": "bold red"}
 
@@ -18,6 +18,7 @@ def check_command(
     data: DataOpt,
     target: TargetOpt = None,
     positive: PositiveOpt = None,
+    task: TaskOpt = None,
     probe: Annotated[bool, typer.Option(
         "--probe", help="Also run a short real training (Light+formula vs Light+ReLU) on the training split.")] = False,
     probe_epochs: Annotated[int, typer.Option("--probe-epochs", min=1, help="Epochs of the probe.")] = 5,
@@ -44,7 +45,8 @@ def check_command(
     resolved = resolve(entry_id, registry)
     reg = registry_with([resolved], registry)
     verdict = check(resolved.entry, data, target=target, probe=probe, registry=reg, sample_rows=sample_rows, seed=seed,
-                    probe_epochs=probe_epochs, probe_rows=probe_rows, positive=positive)
+                    probe_epochs=probe_epochs, probe_rows=probe_rows, positive=positive,
+                    task=getattr(task, "value", task))
     written = _write_evidence(verdict, registry[0], reg) if write_evidence and registry else None
     if as_json:
         out = verdict.to_dict()

@@ -24,6 +24,7 @@ from nsad_lib.cli._options import (
     SeedOpt,
     StrategyOpt,
     TargetOpt,
+    TaskOpt,
 )
 
 #: Exit code when the best formula does not beat Light ReLU and nothing was written.
@@ -35,6 +36,7 @@ def discover_command(
     name: Annotated[str, typer.Option("--name", help="Entry name; the new entry is NAME-v(N+1).")],
     target: TargetOpt = None,
     positive: PositiveOpt = None,
+    task: TaskOpt = None,
     strategy: StrategyOpt = "search",
     backend: BackendOpt = "operon",
     budget: Annotated[Optional[float], typer.Option(
@@ -61,7 +63,7 @@ def discover_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run everything but write nothing.")] = False,
 ) -> None:
     """Discover an activation formula on the training split of DATA and add it to a registry."""
-    result = _run(data, name=name, target=target, positive=positive, strategy=_value(strategy),
+    result = _run(data, name=name, target=target, positive=positive, task=_value(task), strategy=_value(strategy),
                   backend=_value(backend), budget_s=budget, evaluations=evaluations, seed=seed, registry=registry,
                   from_pysr_csv=from_pysr_csv, max_rows=max_rows, family=_value(family), command=_command_line(),
                   dry_run=dry_run, keep_if_worse=keep_if_worse, time_limit_s=time_limit)
@@ -117,9 +119,19 @@ def _print_result(result, keep_if_worse: bool) -> None:
     params = ", ".join(f"{k}={v:.4g}" for k, v in e.parameters.items())
     shown = f"  [{params}; {'trainable' if e.trainable else 'frozen'}]" if params else ""
     typer.echo(f"{e.id}: {e.formula}{shown}{where}")
-    typer.echo(f"val AUC {m['val_auc']:.4f} / acc {m['val_accuracy']:.4f} ({m['params']:,} params); "
-               f"Light ReLU {relu['val_auc']:.4f} / {relu['val_accuracy']:.4f}; "
-               f"{result.wall_time_s:.0f} s")
+    label, key = _metric(m)
+    acc = f" / acc {m['val_accuracy']:.4f}" if m.get("val_accuracy") is not None else ""
+    relu_acc = f" / {relu['val_accuracy']:.4f}" if relu.get("val_accuracy") is not None else ""
+    typer.echo(f"val {label} {m[key]:.4f}{acc} ({m['params']:,} params); "
+               f"Light ReLU {relu[key]:.4f}{relu_acc}; {result.wall_time_s:.0f} s")
+
+
+def _metric(validation: dict) -> tuple[str, str]:
+    """(label, key) of the validation score an entry records: AUC, macro-AUC or R²."""
+    for label, key in (("AUC", "val_auc"), ("macro-AUC", "val_macro_auc"), ("R²", "val_r2")):
+        if key in validation:
+            return label, key
+    return "AUC", "val_auc"
 
 
 def _explain_not_better(result, keep_if_worse: bool) -> None:
@@ -130,8 +142,9 @@ def _explain_not_better(result, keep_if_worse: bool) -> None:
     advice = "" if keep_if_worse else (
         "; nothing written. Use relu, try another --strategy/--family or a larger --budget, "
         "or pass --keep-if-worse to save it anyway (exit code 3).")
-    typer.echo(f"The best formula does not beat Light ReLU on validation (AUC {m['val_auc']:.4f} vs "
-               f"{relu['val_auc']:.4f}){kept}" + advice, err=True)
+    label, key = _metric(m)
+    typer.echo(f"The best formula does not beat Light ReLU on validation ({label} {m[key]:.4f} vs "
+               f"{relu[key]:.4f}){kept}" + advice, err=True)
 
 
 def demo_command(
