@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from nsad_lib.formula import Formula
-from nsad_lib.formula.language import X
 from nsad_lib.formula.functions import pdiv, pinv, plog, psqrt, sigmoid, softplus
+from nsad_lib.formula.language import X
 from nsad_lib.nn.ops import TORCH_OPS
 
 _FUNCS: dict[Any, Callable[..., torch.Tensor]] = {

@@ -48,11 +48,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import nsad_lib  # noqa: E402
-from nsad_lib.registry.store import list_entries  # noqa: E402
-
 from _naive import NaiveComposed, count_ops  # noqa: E402
 from _paths import UPDATE_HELP, output_stem  # noqa: E402
+
+import nsad_lib  # noqa: E402
+from nsad_lib.registry.store import list_entries  # noqa: E402
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 

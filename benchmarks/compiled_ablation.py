@@ -43,6 +43,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _paths import UPDATE_HELP, output_stem  # noqa: E402
 from activation import (  # noqa: E402
     load_average,
     machine,
@@ -53,9 +54,8 @@ from activation import (  # noqa: E402
 )
 
 import nsad_lib  # noqa: E402
-from _paths import UPDATE_HELP, output_stem  # noqa: E402
-from nsad_lib.formula.language import canonical  # noqa: E402
 from nsad_lib.formula.functions import sigmoid, softplus  # noqa: E402
+from nsad_lib.formula.language import canonical  # noqa: E402
 from nsad_lib.registry.store import list_entries  # noqa: E402
 
 #: Program instructions that are transcendental functions (one call per element each).

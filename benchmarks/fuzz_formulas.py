@@ -32,8 +32,8 @@ def main() -> int:
     args = ap.parse_args()
     import numpy as np
 
-    import nsad_lib.registry.entry  # noqa: F401  (imports outside the timings)
     import nsad_lib.nn.finite  # noqa: F401
+    import nsad_lib.registry.entry  # noqa: F401  (imports outside the timings)
 
     run_case("x*sigmoid(x)", {}, True)  # warm-up: torch import, op tables
     cases = formulas(args.n, args.seed)

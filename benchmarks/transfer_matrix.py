@@ -95,9 +95,9 @@ def agrees(prediction: str, real: str) -> bool:
 def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str]) -> list[dict]:
     import torch
 
+    from nsad_lib.compat.check import check
     from nsad_lib.data import datasets
     from nsad_lib.nn.activation import SymbolicActivation
-    from nsad_lib.compat.check import check
 
     torch.set_num_threads(1)
     cache = load_cache(cache_path)
@@ -142,8 +142,8 @@ def heldout_entries(formulas: list[str]) -> list:
 
 def predict(entries, datasets_) -> list[dict]:
     """The checker's verdicts only (no training): what ``--predict-only`` records."""
-    from nsad_lib.data import datasets
     from nsad_lib.compat.check import check
+    from nsad_lib.data import datasets
 
     out = []
     for name in datasets_:

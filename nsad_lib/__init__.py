@@ -45,8 +45,15 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.compat.check import check
     from nsad_lib.discovery import discover
-    from nsad_lib.errors import (DataError, EntryConflictError, EntryError, FormulaError, HubError, NsadError,
-                                 UnknownEntryError)
+    from nsad_lib.errors import (
+        DataError,
+        EntryConflictError,
+        EntryError,
+        FormulaError,
+        HubError,
+        NsadError,
+        UnknownEntryError,
+    )
     from nsad_lib.formula import Formula, parse_formula
     from nsad_lib.hub.api import pull, push_to_hub
     from nsad_lib.nn.activation import SymbolicActivation

@@ -114,10 +114,10 @@ def run_case(text: str, params: dict[str, float], numerics: bool) -> tuple[str, 
     """
     import time
 
-    from nsad_lib.registry.entry import Entry
     from nsad_lib.errors import EntryError, FormulaError
     from nsad_lib.formula import Formula
     from nsad_lib.formula.program import compile_program
+    from nsad_lib.registry.entry import Entry
 
     start = time.perf_counter()
     try:

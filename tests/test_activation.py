@@ -11,8 +11,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import nsad_lib
-from nsad_lib.nn.activation import SymbolicActivation
 from nsad_lib.formula.language import X, symbol
+from nsad_lib.nn.activation import SymbolicActivation
 from nsad_lib.registry.store import Registry
 
 SEED_IDS = [e.id for e in Registry(include_env=False).entries() if e.provenance.get("method", {}).get("strategy") == "literature"]

@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -54,8 +54,8 @@ def test_without_transcendentals_keeps_the_structure():
 def test_benchmarks_write_untracked_by_default_and_committed_results_only_on_request(tmp_path):
     import subprocess
 
-    import activation  # noqa: E402  (benchmarks/activation.py)
     import _paths
+    import activation  # noqa: E402  (benchmarks/activation.py)
 
     root = Path(__file__).resolve().parent.parent
 

@@ -12,12 +12,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from nsad_lib.data import datasets
 from nsad_lib.compat.check import check, domain_marks, evidence_record, write_evidence
-from nsad_lib.data.types import Dataset
-from nsad_lib.registry.entry import Entry
-from nsad_lib.errors import DataError, UnknownEntryError
+from nsad_lib.data import datasets
 from nsad_lib.data.profile import one_hot_blocks, profile_data
+from nsad_lib.data.types import Dataset
+from nsad_lib.errors import DataError, UnknownEntryError
+from nsad_lib.registry.entry import Entry
 from nsad_lib.registry.store import Registry, bundled_path
 
 HIGGS_FIG = "hajbi2026-higgs-fig-v1"

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from nsad_lib.data import datasets
 from nsad_lib.cli import main
+from nsad_lib.data import datasets
 from nsad_lib.errors import DataError
 
 

@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nsad_lib.data import parsers as dataset_parsers
-
 from nsad_lib.data import datasets
+from nsad_lib.data import parsers as dataset_parsers
 from nsad_lib.data.downloads import Download, fetch
-from nsad_lib.errors import DataError, NsadError
 from nsad_lib.data.tabular import load_file
+from nsad_lib.errors import DataError, NsadError
 
 SAMPLES = Path(datasets.__file__).parent / "samples"
 SPAMBASE_SHA = "b1ef93de71f97714d3d7d4f58fc9f718da7bbc8ac8a150eff2778616a8097b12"
@@ -509,8 +508,8 @@ def test_load_file_rows_reads_only_the_chosen_rows(tmp_path, monkeypatch):
 # --- issue 14.10: small validation sets warn -------------------------------------------------------
 
 def test_warn_small_validation():
-    from nsad_lib.errors import SmallDataWarning
     from nsad_lib.data.tabular import MIN_VALIDATION_ROWS, warn_small_validation
+    from nsad_lib.errors import SmallDataWarning
 
     assert MIN_VALIDATION_ROWS == 200
     with pytest.warns(SmallDataWarning, match=r"validation scores come from only 120 rows \(fewer than 200\)"):

@@ -12,11 +12,9 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from nsad_lib.data import datasets
-
-from nsad_lib.paper import protocol as E
 from nsad_lib.errors import NsadError, UnknownEntryError
+from nsad_lib.paper import protocol as E
 from nsad_lib.paper.reproduce import PAPER
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

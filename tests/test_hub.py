@@ -34,12 +34,12 @@ from hostile_entries import HOSTILE_ENTRIES, HOSTILE_FILES, run_bounded  # noqa:
 from hub_server import FakeHub  # noqa: E402
 
 import nsad_lib  # noqa: E402
-from nsad_lib.nn.activation import SymbolicActivation  # noqa: E402
 from nsad_lib.cli import main  # noqa: E402
-from nsad_lib.registry.entry import Entry  # noqa: E402
 from nsad_lib.errors import EntryError  # noqa: E402
 from nsad_lib.hub.api import HUB_INDEX, HubError, get_from_hub, parse_ref, pull, push_to_hub  # noqa: E402
 from nsad_lib.hub.lockfile import lock, read_lock, verify_lock  # noqa: E402
+from nsad_lib.nn.activation import SymbolicActivation  # noqa: E402
+from nsad_lib.registry.entry import Entry  # noqa: E402
 from nsad_lib.registry.store import LOCK_FILE, Registry  # noqa: E402
 
 TOKEN = "hf_test_alice"

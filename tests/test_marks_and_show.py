@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from nsad_lib.cli import main
-from nsad_lib.registry.entry import Entry
 from nsad_lib.compat.marks import bundled_evidence, domain_evidence, domain_marks, transfer_records
+from nsad_lib.registry.entry import Entry
 from nsad_lib.registry.store import Registry, bundled_path
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,10 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_hub import HIGGS, REPO, TOKEN, hub, trained  # noqa: E402,F401  (the fake Hub fixtures)
 
 from nsad_lib.cli import main  # noqa: E402
-from nsad_lib.registry.entry import Entry  # noqa: E402
 from nsad_lib.hub.api import push_to_hub  # noqa: E402
 from nsad_lib.hub.lockfile import read_lock  # noqa: E402
 from nsad_lib.hub.refs import pin, resolve_ref, split_variant  # noqa: E402
+from nsad_lib.registry.entry import Entry  # noqa: E402
 from nsad_lib.registry.store import Registry  # noqa: E402
 
 

@@ -9,13 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hostile_entries import HOSTILE_ENTRIES, HOSTILE_FILES, nested_list, run_bounded
 
 import nsad_lib
-from nsad_lib.registry.entry import Entry, content_hash, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
+from nsad_lib.registry.entry import Entry, content_hash, split_id
 from nsad_lib.registry.store import LOCK_FILE, Registry, bundled_path
-
-from hostile_entries import HOSTILE_ENTRIES, HOSTILE_FILES, nested_list, run_bounded
 
 PROV = {"dataset": None, "method": {"strategy": "manual"}, "license": "CC0-1.0"}
 
@@ -420,8 +419,8 @@ def test_rehashed_non_finite_entry_is_refused_on_load_naming_the_file(tmp_path):
 
 
 def test_numerics_are_checked_once_per_formula_and_not_for_bundled_entries(tmp_path, monkeypatch):
-    import nsad_lib.registry.entry as entry_mod
     import nsad_lib.nn.finite as finite
+    import nsad_lib.registry.entry as entry_mod
 
     calls = []
     real = finite.check_finite

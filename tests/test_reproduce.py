@@ -8,12 +8,19 @@ import math
 import numpy as np
 import pytest
 
-from nsad_lib.data import datasets
 from nsad_lib.cli import main
+from nsad_lib.data import datasets
 from nsad_lib.paper.protocol import RunResult
-from nsad_lib.paper.reproduce import (HIGGS_FORMULA_ID, PAPER, SPAMBASE_FORMULA_ID, RowSpec, Settings, plan,
-                                run_table, summarize)
-
+from nsad_lib.paper.reproduce import (
+    HIGGS_FORMULA_ID,
+    PAPER,
+    SPAMBASE_FORMULA_ID,
+    RowSpec,
+    Settings,
+    plan,
+    run_table,
+    summarize,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -217,10 +217,10 @@ def test_probe_on_multiclass_and_regression(covertype7, california):
 
 
 def test_discover_validates_with_r2_and_macro_auc(california, covertype7, tmp_path):
-    from nsad_lib.discovery.source import SourceData, check_data_arg, prepare
     from nsad_lib.discovery import validate
     from nsad_lib.discovery.backends.base import Expression
     from nsad_lib.discovery.candidates import from_expressions
+    from nsad_lib.discovery.source import SourceData, check_data_arg, prepare
 
     cands, _ = from_expressions([Expression("add(X0, sin(X1))", 0.0, 4)], "gplearn", "test")
     for ds, key, lo, hi in ((california, "val_r2", -1.0, 0.95), (covertype7, "val_macro_auc", 0.5, 0.99)):

@@ -11,19 +11,18 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 import sympy as sp
-
 from formula_fuzz import REPRODUCERS, formulas, run_case
+
 from nsad_lib import parse
-from nsad_lib.registry.entry import Entry
 from nsad_lib.errors import EntryError, FormulaError
-from nsad_lib.nn.finite import all_values, candidate_points, check_finite
 from nsad_lib.formula import Formula, check_expression
 from nsad_lib.formula.language import MAX_MINMAX_ARGS, X, symbol
 from nsad_lib.formula.program import compile_program
+from nsad_lib.nn.finite import all_values, candidate_points, check_finite
+from nsad_lib.registry.entry import Entry
 
 
 @contextlib.contextmanager

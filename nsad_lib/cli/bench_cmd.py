@@ -110,8 +110,14 @@ def bench(
 
 
 def _run_with_progress(console, runner, specs, loaded, store, executor, workers, session):  # -> counts
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("[red]{task.fields[failures]} failed"), TimeElapsedColumn(), TimeRemainingColumn())

@@ -23,10 +23,10 @@ from typing import Any, Union
 
 import numpy as np
 
-from nsad_lib.data.types import Dataset
-from nsad_lib.registry.entry import Entry
-from nsad_lib.errors import DataError, EntryError, NsadError
 from nsad_lib.compat.verdict import Reason, Verdict, score_rules
+from nsad_lib.data.types import Dataset
+from nsad_lib.errors import DataError, EntryError, NsadError
+from nsad_lib.registry.entry import Entry
 
 __all__ = ["check", "domain_marks", "load_target", "write_evidence", "evidence_record", "SAMPLE_ROWS"]
 
@@ -137,8 +137,7 @@ def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed:
     """
     if not isinstance(data, (str, Path)) or not str(data).strip():
         return None
-    from nsad_lib.data import datasets
-    from nsad_lib.data import tabular
+    from nsad_lib.data import datasets, tabular
 
     text = str(data)
     path = Path(text).expanduser()
@@ -159,8 +158,8 @@ def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed:
 
 def _source_profile(entry: Entry, formula: Any, seed: int, rows: int):
     """The formula's profile on its source dataset, when that is a named dataset found locally."""
-    from nsad_lib.data import datasets
     from nsad_lib.compat.profile_formula import pre_activations, profile_formula
+    from nsad_lib.data import datasets
 
     source = (entry.provenance.get("dataset") or {}) if isinstance(entry.provenance, dict) else {}
     name = str(source.get("name", "")).lower() if isinstance(source, dict) else ""
@@ -217,8 +216,8 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
             raise DataError(f"{dataset_name}: only {X.shape[0]} rows; the checker needs at least 10")
         train, sample, scaled = _unlabelled_sample(X, seed, sample_rows)
         X_sample = X[sample]
-    from nsad_lib.data.profile import profile_data
     from nsad_lib.compat.profile_formula import pre_activations, profile_formula
+    from nsad_lib.data.profile import profile_data
 
     formula = entry.formula_object()
     data_profile = profile_data(X_sample, names)
@@ -230,8 +229,8 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
     if probe:
         if not isinstance(loaded, Dataset):
             raise DataError("--probe needs labels: pass a dataset name or a file with a target column")
-        from nsad_lib.nn.activation import SymbolicActivation
         from nsad_lib.compat.probe import run_probe
+        from nsad_lib.nn.activation import SymbolicActivation
 
         def make_act() -> Any:
             return SymbolicActivation(formula, trainable=entry.trainable, name=entry.id)

@@ -59,8 +59,8 @@ def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Ca
     """
     import torch
 
-    from nsad_lib.paper.protocol import fit_light
     from nsad_lib.data.tabular import warn_small_validation
+    from nsad_lib.paper.protocol import fit_light
 
     used = min(len(train_rows), max_rows)
     warn_small_validation(max(1, int(used * val_fraction)), "the probe's validation", stacklevel=2)

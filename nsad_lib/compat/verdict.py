@@ -36,8 +36,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from nsad_lib.data.profile import DataProfile
 from nsad_lib.compat.profile_formula import FormulaProfile
+from nsad_lib.data.profile import DataProfile
 
 __all__ = ["Reason", "Verdict", "score_rules", "TRANSFERS_AT", "FAILS_BELOW",
            "FOLD_COST_MAX", "LINEAR_MAX", "PILE_GAIN_MIN", "STRUCTURE_MIN", "GATE_CLOSED", "GATE_OPEN"]

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nsad_lib.data.catalog import CATALOG, DatasetInfo, KnownFile, Layout
-from nsad_lib.data.parsers import PARSERS
-from nsad_lib.data.types import Dataset, DatasetMeta, infer_feature_kinds
 from nsad_lib.data.downloads import fetch
+from nsad_lib.data.parsers import PARSERS
+from nsad_lib.data.tabular import check_finite, check_rows, load_file, sha256_of
+from nsad_lib.data.types import Dataset, DatasetMeta, infer_feature_kinds
 from nsad_lib.errors import DataError
 from nsad_lib.util.paths import user_cache_dir
-from nsad_lib.data.tabular import check_finite, check_rows, load_file, sha256_of
 
 __all__ = [
     "Dataset", "DatasetMeta", "Located", "names", "info", "load", "load_file", "locate",

@@ -13,9 +13,17 @@ from typing import Callable
 
 import numpy as np
 
-from nsad_lib.data.catalog import (CALIFORNIA_FEATURES, CALIFORNIA_TARGET, FOREST_FEATURES, FOREST_ROWS,
-                                   FOREST_SAMPLE_SEED, HIGGS_FEATURES, HIGGS_MAX_ROWS,
-                                   SMS_VOCABULARY_SIZE, SPAMBASE_FEATURES)
+from nsad_lib.data.catalog import (
+    CALIFORNIA_FEATURES,
+    CALIFORNIA_TARGET,
+    FOREST_FEATURES,
+    FOREST_ROWS,
+    FOREST_SAMPLE_SEED,
+    HIGGS_FEATURES,
+    HIGGS_MAX_ROWS,
+    SMS_VOCABULARY_SIZE,
+    SPAMBASE_FEATURES,
+)
 from nsad_lib.errors import DataError
 from nsad_lib.util.optional import require
 

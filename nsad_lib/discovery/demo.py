@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-
 #: Formulas the demo's search trains on the HIGGS sample (the demo's whole size; see module doc).
 DEMO_EVALUATIONS = 30
 #: The search family: ``gated`` (x times a learned gate) is where HIGGS validation found its gain
@@ -28,11 +27,11 @@ def main(evaluations: int = DEMO_EVALUATIONS, plot_path: str = "demo_activation.
     import torch
 
     from nsad_lib.data import datasets
-    from nsad_lib.nn.activation import SymbolicActivation
     from nsad_lib.discovery import discover
     from nsad_lib.discovery.validate import best
-    from nsad_lib.paper.protocol import train_and_evaluate
     from nsad_lib.formula.plot import plot_formula
+    from nsad_lib.nn.activation import SymbolicActivation
+    from nsad_lib.paper.protocol import train_and_evaluate
 
     torch.set_num_threads(1)  # the same numbers on every machine (summation order), and fastest for tiny nets
     t0 = time.monotonic()

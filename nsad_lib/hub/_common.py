@@ -14,15 +14,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, NamedTuple
 
-from nsad_lib.registry.entry import MAX_ENTRY_BYTES, MAX_INDEX_BYTES, json_error_detail, split_id
 from nsad_lib.errors import EntryError, HubError, NsadError  # noqa: F401  (HubError: re-exported)
+from nsad_lib.registry.entry import json_error_detail, split_id
 from nsad_lib.util.paths import UnsafeFileError, read_bounded, user_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nsad_lib.nn.activation import SymbolicActivation
-    from nsad_lib.registry.store import Registry
+    pass
 
 
 HUB_INDEX = "nsad-index.json"

@@ -19,10 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-from nsad_lib.util.atomic import atomic_write_bytes
-from nsad_lib.registry.entry import Entry, json_error_detail
 from nsad_lib.errors import EntryError, NsadError
-from nsad_lib.util.paths import UnsafeFileError, read_bounded
 from nsad_lib.hub._common import (
     COMMIT_RE,
     MAX_ENTRY_BYTES,
@@ -37,6 +34,9 @@ from nsad_lib.hub._common import (
     sha256_bytes,
 )
 from nsad_lib.hub.pull import pull
+from nsad_lib.registry.entry import Entry, json_error_detail
+from nsad_lib.util.atomic import atomic_write_bytes
+from nsad_lib.util.paths import UnsafeFileError, read_bounded
 
 __all__ = ["LOCK_FILE", "LockProblem", "LockRecord", "lock", "read_lock", "verify_lock", "write_lock"]
 

@@ -18,19 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from nsad_lib.registry.entry import MAX_INDEX_BYTES, Entry, split_id
 from nsad_lib.errors import EntryError
 from nsad_lib.hub._common import (
     COMMIT_RE,
     HUB_INDEX,
     MAX_ENTRY_BYTES,
     MAX_WEIGHTS_BYTES,
-    discard_cached,
-    transport_errors,
     HubError,
     IndexItem,
     PullResult,
     check_repo_id,
+    discard_cached,
     endpoint_or_default,
     hf_cache_dir,
     hub_errors,
@@ -38,8 +36,10 @@ from nsad_lib.hub._common import (
     pulled_dir,
     read_limited,
     sha256_bytes,
+    transport_errors,
 )
 from nsad_lib.hub.weights import build_module, load_weights, recorded_weights_sha256, weights_record, write_weights
+from nsad_lib.registry.entry import MAX_INDEX_BYTES, Entry, split_id
 from nsad_lib.registry.store import Registry
 
 if TYPE_CHECKING:  # pragma: no cover

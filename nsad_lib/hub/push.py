@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from nsad_lib.registry.entry import Entry
 from nsad_lib.errors import EntryError
 from nsad_lib.hub._common import (
     HUB_INDEX,
@@ -35,6 +34,7 @@ from nsad_lib.hub._common import (
     sha256_bytes,
 )
 from nsad_lib.hub.weights import load_weights, weights_bytes
+from nsad_lib.registry.entry import Entry
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.registry.store import Registry

@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from nsad_lib.hub._common import MAX_RECORD_BYTES, SHA256_RE, HubError, sha256_bytes
 from nsad_lib.registry.entry import Entry
 from nsad_lib.util.atomic import atomic_write_bytes
-from nsad_lib.hub._common import MAX_RECORD_BYTES, SHA256_RE, HubError, sha256_bytes
 from nsad_lib.util.paths import UnsafeFileError, read_bounded
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -112,8 +112,8 @@ def plan(datasets: Sequence[str] = DEFAULT_DATASETS, activations: Sequence[str] 
 
     An unknown activation id or variant raises here, before any data is loaded.
     """
-    from nsad_lib.paper.protocol import activation_factory
     from nsad_lib.hub.refs import pin
+    from nsad_lib.paper.protocol import activation_factory
 
     # hf:// specs are pulled and verified here, then pinned to that commit: every run (in every
     # worker) loads the same verified copy, offline, and results.json names the exact commit

@@ -12,8 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-
-__all__ = ["Backend", "Expression", "get_backend", "BACKENDS"]
+__all__ = ["Backend", "Expression"]
 
 
 @dataclass(frozen=True)
