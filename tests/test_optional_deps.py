@@ -60,7 +60,7 @@ def test_require_appends_a_hint(monkeypatch):
 
 
 def test_plot_without_matplotlib(monkeypatch, tmp_path):
-    from nsad_lib.formula.language import Formula
+    from nsad_lib.formula import Formula
     from nsad_lib.formula.plot import plot_formula
 
     _block(monkeypatch, "matplotlib")

@@ -356,10 +356,8 @@ def _make_dataset(m: Member, X: np.ndarray, y: np.ndarray, names: Sequence[str],
     meta = DatasetMeta(source=m.source, license=m.license, target=m.task, rows=len(y),
                        sha256={str(p): d for p, d in files}, paths=tuple(str(p) for p, _ in files),
                        notes=tuple(m.notes) + tuple(notes), original_prefix=0)
-    kwargs = {}
-    if "task" in getattr(Dataset, "__dataclass_fields__", {}):
-        kwargs["task"] = m.task
-    return Dataset(m.name, X, y, tuple(names), infer_feature_kinds(X), meta, **kwargs)
+    classes = tuple(_label_order(list(m.classes or {}))) if m.task == "multiclass" else ()
+    return Dataset(m.name, X, y, tuple(names), infer_feature_kinds(X), meta, task=m.task, classes=classes)
 
 
 def load(name: str, data_dir: str | Path | None = None):  # -> nsad_lib.data.types.Dataset

@@ -14,14 +14,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping, NamedTuple
+from typing import Iterator, Mapping, NamedTuple
 
 from nsad_lib.errors import EntryError, HubError, NsadError  # noqa: F401  (HubError: re-exported)
-from nsad_lib.registry.entry import json_error_detail, split_id
+from nsad_lib.registry.entry import MAX_ENTRY_BYTES, MAX_INDEX_BYTES, json_error_detail, split_id  # noqa: F401  (limits: re-exported)
 from nsad_lib.util.paths import UnsafeFileError, read_bounded, user_cache_dir
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 
 HUB_INDEX = "nsad-index.json"
