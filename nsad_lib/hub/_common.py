@@ -20,7 +20,6 @@ from nsad_lib.errors import EntryError, HubError, NsadError  # noqa: F401  (HubE
 from nsad_lib.registry.entry import MAX_ENTRY_BYTES, MAX_INDEX_BYTES, json_error_detail, split_id  # noqa: F401  (limits: re-exported)
 from nsad_lib.util.paths import UnsafeFileError, read_bounded, user_cache_dir
 
-
 HUB_INDEX = "nsad-index.json"
 REF_PREFIX = "hf://"
 MAX_WEIGHTS_BYTES = 64 << 20
