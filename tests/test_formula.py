@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-import signal
 import threading
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from timeouts import fails_instead_of_hanging
 
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula import Formula, canonical, parse_formula
@@ -134,23 +133,8 @@ def test_pathological_input_fails_fast_with_formula_error(text):
     assert time.perf_counter() - start < 5.0  # generous bound: only guards against hangs
 
 
-@contextmanager
 def _fails_instead_of_hanging(seconds: int = 10):
-    """Turn a hang into a test failure (POSIX main thread; elsewhere the suite would just hang)."""
-    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _timeout(signum, frame):
-        raise TimeoutError(f"parse_formula() did not finish within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, _timeout)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    return fails_instead_of_hanging(seconds, "parse_formula()")
 
 
 _N40 = "9" * 40  # the largest integer literal the tokenizer accepts

@@ -4,19 +4,17 @@ every located singularity."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import threading
 
 import pytest
 import sympy as sp
 from formula_fuzz import REPRODUCERS, formulas, run_case
+from timeouts import fails_instead_of_hanging
 
-from nsad_lib import parse
+from nsad_lib import parse_formula as parse
 from nsad_lib.errors import EntryError, FormulaError
 from nsad_lib.formula import Formula, check_expression
 from nsad_lib.formula.language import MAX_MINMAX_ARGS, X, symbol
@@ -25,23 +23,8 @@ from nsad_lib.nn.finite import all_values, candidate_points, check_finite
 from nsad_lib.registry.entry import Entry
 
 
-@contextlib.contextmanager
 def _no_hang(seconds: int = 20):
-    """Turn a hang into a failure (POSIX main thread only)."""
-    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _timeout(signum, frame):
-        raise TimeoutError(f"did not finish within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, _timeout)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    return fails_instead_of_hanging(seconds)
 
 
 # -- item 1: Formula holds only a checked expression -------------------------------------------

@@ -110,18 +110,9 @@ def bench(
 
 
 def _run_with_progress(console, runner, specs, loaded, store, executor, workers, session):  # -> counts
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from nsad_lib.cli._progress import training_progress
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("[red]{task.fields[failures]} failed"), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
+    with training_progress(console, failures=True) as progress:
         task = progress.add_task("bench", total=len(specs), failures=0)
         done_keys = store.done_keys()
         progress.update(task, completed=sum(s.key in done_keys for s in specs))

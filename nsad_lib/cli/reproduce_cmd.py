@@ -135,20 +135,10 @@ def _command_line(*, data_dir, datasets, activations, extra, no_heavy, settings,
 
 def _run_with_progress(console, rows, loaded, settings):  # -> list[RunResult]
     """Train every (row, seed) with a progress bar on stderr."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    from nsad_lib.cli._progress import training_progress
     from nsad_lib.paper.reproduce import run_table
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
+    with training_progress(console) as progress:
         task = progress.add_task("training", total=len(rows) * len(settings.seeds))
 
         def on_result(result, done: int, total: int) -> None:
