@@ -23,10 +23,21 @@ from typing import Any, Union
 
 import numpy as np
 
+from nsad_lib.compat.marks import domain_marks as _counted_marks
+from nsad_lib.compat.marks import transfer_records
+from nsad_lib.compat.probe import run_probe
+from nsad_lib.compat.profile_formula import pre_activations, profile_formula
 from nsad_lib.compat.verdict import Reason, Verdict, score_rules
+from nsad_lib.data import datasets, tabular
+from nsad_lib.data.profile import profile_data
 from nsad_lib.data.types import Dataset
 from nsad_lib.errors import DataError, EntryError, NsadError
+from nsad_lib.hub.refs import is_hub_ref, resolve_ref
+from nsad_lib.nn.activation import SymbolicActivation
+from nsad_lib.paper.protocol import train_indices
 from nsad_lib.registry.entry import Entry
+from nsad_lib.registry.store import Registry, bundled_path, default_registry
+from nsad_lib.util.os_errors import not_regular_file
 
 __all__ = ["check", "domain_marks", "load_target", "write_evidence", "evidence_record", "SAMPLE_ROWS"]
 
@@ -43,11 +54,9 @@ _SOURCE_CACHE: dict[tuple[str, str, int, int], Any] = {}
 def _resolve_entry(entry_or_id: Entry | str, registry: Any = None) -> Entry:
     if isinstance(entry_or_id, Entry):
         return entry_or_id
-    from nsad_lib.hub.refs import is_hub_ref, resolve_ref
 
     if is_hub_ref(entry_or_id):
         return resolve_ref(entry_or_id).entry
-    from nsad_lib.registry.store import Registry, default_registry
 
     reg = registry if isinstance(registry, Registry) else (Registry(registry) if registry else default_registry())
     return reg.resolve(entry_or_id)
@@ -72,7 +81,6 @@ def load_target(data: DataLike, target: str | int | None = None, positive: Any =
         return data.astype(np.float32)
     if not isinstance(data, (str, Path)) or not str(data).strip():
         raise DataError(f"data must be a dataset name, a file path or a Dataset, got {type(data).__name__}")
-    from nsad_lib.data import datasets
 
     text = str(data)
     path = Path(text).expanduser()
@@ -81,7 +89,6 @@ def load_target(data: DataLike, target: str | int | None = None, positive: Any =
             raise DataError(f"dataset {text!r} has a fixed target ({datasets.info(text).target}); "
                             "--target and --positive apply to files only")
         return datasets.load(text.lower())
-    from nsad_lib.util.os_errors import not_regular_file
 
     problem = not_regular_file(path)
     if problem == "no such file":
@@ -105,8 +112,6 @@ def _features(data: Dataset | np.ndarray) -> tuple[np.ndarray, tuple[str, ...], 
 
 def _sample_rows(n: int, seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
     """(training rows, profiled rows): a seeded draw of ``rows`` from the training split of ``n``."""
-    from nsad_lib.paper.protocol import train_indices
-
     train = train_indices(n, seed)
     rng = np.random.default_rng(seed)
     sample = rng.choice(train, size=min(rows, len(train)), replace=False) if len(train) > rows else train
@@ -137,7 +142,6 @@ def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed:
     """
     if not isinstance(data, (str, Path)) or not str(data).strip():
         return None
-    from nsad_lib.data import datasets, tabular
 
     text = str(data)
     path = Path(text).expanduser()
@@ -158,9 +162,6 @@ def _sampled_file(data: DataLike, target: str | int | None, positive: Any, seed:
 
 def _source_profile(entry: Entry, formula: Any, seed: int, rows: int):
     """The formula's profile on its source dataset, when that is a named dataset found locally."""
-    from nsad_lib.compat.profile_formula import pre_activations, profile_formula
-    from nsad_lib.data import datasets
-
     source = (entry.provenance.get("dataset") or {}) if isinstance(entry.provenance, dict) else {}
     name = str(source.get("name", "")).lower() if isinstance(source, dict) else ""
     if name not in datasets.names():
@@ -180,7 +181,6 @@ _NAMED: dict[str, Dataset] = {}
 
 
 def _load_named_cached(name: str) -> Dataset:
-    from nsad_lib.data import datasets
 
     if name not in _NAMED:
         _NAMED[name] = datasets.load(name)
@@ -216,8 +216,6 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
             raise DataError(f"{dataset_name}: only {X.shape[0]} rows; the checker needs at least 10")
         train, sample, scaled = _unlabelled_sample(X, seed, sample_rows)
         X_sample = X[sample]
-    from nsad_lib.compat.profile_formula import pre_activations, profile_formula
-    from nsad_lib.data.profile import profile_data
 
     formula = entry.formula_object()
     data_profile = profile_data(X_sample, names)
@@ -229,8 +227,6 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
     if probe:
         if not isinstance(loaded, Dataset):
             raise DataError("--probe needs labels: pass a dataset name or a file with a target column")
-        from nsad_lib.compat.probe import run_probe
-        from nsad_lib.nn.activation import SymbolicActivation
 
         def make_act() -> Any:
             return SymbolicActivation(formula, trainable=entry.trainable, name=entry.id)
@@ -277,14 +273,12 @@ def write_evidence(verdict: Verdict, registry_dir: str | Path, *, registry: Any 
     formula and parameters, the parent's transfers plus this record, and provenance naming the
     parent id. Returns the new entry (already written atomically).
     """
-    from nsad_lib.registry.store import Registry, bundled_path
 
     target = Path(registry_dir).expanduser()
     if target.resolve() == bundled_path().resolve():
         raise EntryError(f"{target} is the bundled registry, which is read-only; pass a user registry directory")
     reg = Registry([target, *(registry.directories if registry is not None and hasattr(registry, "directories") else [])])
     parent = reg.resolve(verdict.entry_id)
-    from nsad_lib.compat.marks import transfer_records
 
     # the parent's records, those the bundled evidence file holds for it included, plus this one
     transfers = transfer_records(parent) + [evidence_record(verdict)]
@@ -307,6 +301,5 @@ def domain_marks(entry: Entry) -> dict[str, str]:
     Each mark says how many datasets support it (``"1 dataset: fails"``, ``"verified (2 of 3
     datasets)"``); the rules are in :mod:`nsad_lib.compat.marks`.
     """
-    from nsad_lib.compat.marks import domain_marks as marks
 
-    return marks(entry)
+    return _counted_marks(entry)

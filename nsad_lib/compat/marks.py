@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from nsad_lib.errors import EntryError
+from nsad_lib.registry.store import bundled_path
+
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.registry.entry import Entry
 
@@ -74,7 +77,6 @@ class DomainMark:
 
 
 def _evidence_path() -> Path:
-    from nsad_lib.registry.store import bundled_path
 
     return bundled_path() / EVIDENCE_FILE
 
@@ -84,7 +86,6 @@ def bundled_evidence(path: Path | None = None) -> dict[tuple[str, str], list[dic
 
     The file is data shipped with the package; a malformed one is an error naming it.
     """
-    from nsad_lib.errors import EntryError
 
     path = path or _evidence_path()
     try:

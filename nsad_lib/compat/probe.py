@@ -14,6 +14,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from nsad_lib.data.tabular import warn_small_validation
+from nsad_lib.errors import DataError
+from nsad_lib.paper.protocol import fit_light
+
 __all__ = ["ProbeResult", "run_probe", "TOLERANCE"]
 
 #: A formula "transfers" when it is at most this far below Light ReLU (accuracy, absolute).
@@ -59,8 +63,6 @@ def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Ca
     """
     import torch
 
-    from nsad_lib.data.tabular import warn_small_validation
-    from nsad_lib.paper.protocol import fit_light
 
     used = min(len(train_rows), max_rows)
     warn_small_validation(max(1, int(used * val_fraction)), "the probe's validation", stacklevel=2)
@@ -74,7 +76,6 @@ def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Ca
         val, fit = rows[:n_val], rows[n_val:]
         n_train = len(fit)
         if len(np.unique(y[fit])) < 2 or len(np.unique(y[val])) < 2:
-            from nsad_lib.errors import DataError
 
             if task == "regression":
                 raise DataError("the probe's training sample has a constant target; use more rows")

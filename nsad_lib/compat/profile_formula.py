@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from nsad_lib.paper.protocol import light_model
 from nsad_lib.util.optional import require
 
 __all__ = ["FormulaProfile", "pre_activations", "profile_formula", "PILE_HALF_WIDTH"]
@@ -44,7 +45,6 @@ _GRID = 801
 @dataclass(frozen=True)
 class FormulaProfile:
     """Shape of one formula over one dataset's pre-activations."""
-
     formula: str
     dataset: str
     mass_interval: tuple[float, float]  # central 95% of the pre-activations
@@ -78,7 +78,6 @@ def pre_activations(X_scaled: np.ndarray, seed: int = 42, width: int = 64) -> np
     """
     import torch
 
-    from nsad_lib.paper.protocol import light_model
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
