@@ -31,6 +31,10 @@ def _entries_json(entries) -> str:  # entries: list[Entry]
                         "domains": domain_marks(e), "summary": e.summary} for e in entries], indent=2)
 
 
+#: Terminal columns from which ``list`` shows the summary column.
+SUMMARY_MIN_WIDTH = 140
+
+
 def _print_table(entries) -> None:  # entries: list[Entry]
     from rich.console import Console
     from rich.table import Table
@@ -39,23 +43,29 @@ def _print_table(entries) -> None:  # entries: list[Entry]
     from nsad_lib.cli._show import mark_style
     from nsad_lib.compat.marks import domain_evidence
 
+    console = Console()
+    # The summary needs room: on a narrow terminal it is left out (``show ID`` prints it).
+    with_summary = console.width >= SUMMARY_MIN_WIDTH
     table = Table(title=f"nsad-lib registry ({len(entries)} entries)")
-    table.add_column("id", style="bold", no_wrap=True)
-    table.add_column("formula")
+    table.add_column("id", style="bold", overflow="fold", min_width=12)
+    table.add_column("formula", min_width=12)
     table.add_column("params", justify="right")
     for domain in _DOMAINS:
         table.add_column(domain, no_wrap=True)
-    table.add_column("summary", overflow="fold")
-    table.caption = "marks: verified/fails/mixed N/M = N of the M measured datasets agree; predicted = not measured"
+    if with_summary:
+        table.add_column("summary", overflow="fold")
+    table.caption = ("params: t = trainable by default. marks: verified/fails/mixed N/M = N of the M measured "
+                     "datasets agree; predicted = not measured")
     for e in entries:  # entry fields are untrusted text: Text objects, never markup
         marks = {d: m.short for d, m in domain_evidence(e).items()}
-        params = str(len(e.parameters)) + (" (trainable)" if e.trainable and e.parameters else "")
+        params = str(len(e.parameters)) + (" t" if e.trainable and e.parameters else "")
         summary = e.summary if len(e.summary) <= 70 else e.summary[:67] + "..."
         cells = [marks.get(d, "unknown") for d in _DOMAINS]
-        table.add_row(plain(e.id), plain(e.formula), params,
-                      *(plain(mark, mark_style(mark.split(" ")[0])) for mark in cells),
-                      plain(summary, one_line=True))
-    Console().print(table)
+        row = [plain(e.id), plain(e.formula), params, *(plain(mark, mark_style(mark.split(" ")[0])) for mark in cells)]
+        if with_summary:
+            row.append(plain(summary, one_line=True))
+        table.add_row(*row)
+    console.print(table)
 
 
 def show_command(
