@@ -113,3 +113,12 @@ def test_lint_imports_contracts_hold():
         pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
     out = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_the_cli_starts_without_torch():
+    """``nsad-lib --help``/``--version`` register every command; none may load torch (seconds of startup)."""
+    code = ("import sys; from nsad_lib.cli import _app; _app._register_commands(); "
+            "print(sorted(m for m in ('torch', 'pandas', 'matplotlib', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

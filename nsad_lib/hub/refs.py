@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 from nsad_lib.errors import UnknownEntryError
 from nsad_lib.hub._common import COMMIT_RE, parse_ref, pulled_dir
 from nsad_lib.hub.pull import pull
-from nsad_lib.registry.factory import split_variant
+from nsad_lib.registry.resolve import split_variant
 from nsad_lib.registry.store import Registry
 
 if TYPE_CHECKING:  # pragma: no cover

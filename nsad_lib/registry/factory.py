@@ -14,7 +14,7 @@ from typing import Any, Callable, Union
 from torch import nn
 
 from nsad_lib.errors import NsadError
-from nsad_lib.registry.resolve import pin_scheme, scheme_of
+from nsad_lib.registry.resolve import pin_scheme, split_variant
 from nsad_lib.registry.store import get
 
 __all__ = ["BUILTIN_ACTIVATIONS", "ActivationFactory", "create_act_layer", "get_act_layer", "split_variant"]
@@ -24,24 +24,6 @@ ActivationFactory = Callable[..., nn.Module]
 BUILTIN_ACTIVATIONS: dict[str, ActivationFactory] = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
 #: ``:variant`` suffix -> ``trainable`` argument of :func:`~nsad_lib.registry.store.get`.
 VARIANTS: dict[str, bool | None] = {"": None, "trainable": True, "fixed": False}
-
-
-def split_variant(spec: str) -> tuple[str, str]:
-    """``"REF[:VARIANT]"`` -> ``(REF, VARIANT)``; the ``:`` of a scheme (``hf://``) is not a separator.
-
-    >>> split_variant("hf://alice/acts/higgs-v1@main:trainable")
-    ('hf://alice/acts/higgs-v1@main', 'trainable')
-    >>> split_variant("higgs-v1")
-    ('higgs-v1', '')
-    """
-    text = spec.strip()
-    scheme = scheme_of(text)
-    if scheme is not None:
-        prefix = f"{scheme}://"
-        rest, _, variant = text[len(prefix):].partition(":")
-        return prefix + rest, variant
-    name, _, variant = text.partition(":")
-    return name, variant
 
 
 def get_act_layer(spec: Union[str, ActivationFactory, None]) -> ActivationFactory | None:

@@ -17,7 +17,7 @@ from nsad_lib.errors import UnknownEntryError
 if TYPE_CHECKING:  # pragma: no cover
     from nsad_lib.nn.activation import SymbolicActivation
 
-__all__ = ["pin_scheme", "register_scheme", "resolve_scheme", "scheme_of"]
+__all__ = ["pin_scheme", "register_scheme", "resolve_scheme", "scheme_of", "split_variant"]
 
 #: A resolver builds a fresh module: ``resolver(ref, trainable=..., compile=...)``.
 Resolver = Callable[..., "SymbolicActivation"]
@@ -77,3 +77,21 @@ def resolve_scheme(ref: str, *, trainable: bool | None = None, compile: bool = F
         known = ", ".join(f"{s}://" for s in sorted({*_RESOLVERS, *_PROVIDERS}))
         raise UnknownEntryError(f"unknown reference scheme {scheme}:// in {ref!r}; known: {known}")
     return resolver(ref, trainable=trainable, compile=compile)
+
+
+def split_variant(spec: str) -> tuple[str, str]:
+    """``"REF[:VARIANT]"`` -> ``(REF, VARIANT)``; the ``:`` of a scheme (``hf://``) is not a separator.
+
+    >>> split_variant("hf://alice/acts/higgs-v1@main:trainable")
+    ('hf://alice/acts/higgs-v1@main', 'trainable')
+    >>> split_variant("higgs-v1")
+    ('higgs-v1', '')
+    """
+    text = spec.strip()
+    scheme = scheme_of(text)
+    if scheme is not None:
+        prefix = f"{scheme}://"
+        rest, _, variant = text[len(prefix):].partition(":")
+        return prefix + rest, variant
+    name, _, variant = text.partition(":")
+    return name, variant

@@ -22,10 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from nsad_lib.util.atomic import atomic_write_text
-from nsad_lib.registry.entry import ID_RE, MAX_ENTRY_BYTES, MAX_INDEX_BYTES, Entry, canonical_json, json_error_detail, split_id
 from nsad_lib.errors import EntryConflictError, EntryError, UnknownEntryError
+from nsad_lib.registry.entry import (
+    ID_RE,
+    MAX_ENTRY_BYTES,
+    MAX_INDEX_BYTES,
+    Entry,
+    canonical_json,
+    json_error_detail,
+    split_id,
+)
 from nsad_lib.registry.resolve import resolve_scheme, scheme_of
+from nsad_lib.util.atomic import atomic_write_text
 from nsad_lib.util.paths import UnsafeFileError, read_bounded
 
 if TYPE_CHECKING:  # pragma: no cover
