@@ -44,6 +44,8 @@ from nsad_lib.hub._common import (  # noqa: F401  (re-exported: the hub's public
     pulled_dir,
 )
 from nsad_lib.hub.pull import load_pulled
+from nsad_lib.hub.pull import pull as _pull
+from nsad_lib.hub.push import push as _push
 from nsad_lib.hub.refs import pin
 from nsad_lib.registry.resolve import register_scheme
 
@@ -67,7 +69,7 @@ __all__ = [
 ]
 
 
-# -- public operations (implemented in hub_push / hub_pull) --------------------------------
+# -- public operations (implemented in hub/push.py and hub/pull.py) ---------------------------
 def push_to_hub(
     ids: str | Sequence[str],
     repo_id: str,
@@ -85,9 +87,7 @@ def push_to_hub(
     path). Unchanged content makes no commit; an id that exists remotely with different
     content is refused (publish a new version instead).
     """
-    from nsad_lib.hub.push import push
-
-    return push(
+    return _push(
         [ids] if isinstance(ids, str) else list(ids), repo_id, token=token, private=private,
         commit_message=commit_message, weights=weights or {}, registry=registry, endpoint=endpoint,
     )
@@ -108,8 +108,6 @@ def pull(
     cache directory of the resolved commit. With ``HF_HUB_OFFLINE=1`` a revision pulled
     before is served from the Hugging Face cache.
     """
-    from nsad_lib.hub.pull import pull as _pull
-
     return _pull(repo_id, revision=revision, into=Path(into).expanduser() if into is not None else None, ids=ids, token=token, endpoint=endpoint)
 
 
