@@ -221,8 +221,9 @@ def test_domain_marks():
     # bundled entries: measured evidence from registry/evidence.json (issue 14.11), with counts
     assert domain_marks(Registry().resolve("relu-v1")) == {"continuous": "verified (2 of 2 datasets)",
                                                           "discrete": "verified (2 of 2 datasets)"}
-    assert domain_marks(Registry().resolve(HIGGS_FIG)) == {"continuous": "mixed (1 of 2 datasets transfer)",
-                                                          "discrete": "fails (2 of 2 datasets)"}
+    # the paper's figure formula: the transfer matrix (4 datasets) plus the tabular-25 leaderboard
+    assert domain_marks(Registry().resolve(HIGGS_FIG)) == {"continuous": "fails (7 of 11 datasets)",
+                                                          "discrete": "fails (8 of 11 datasets)"}
     e = _entry("continuous", [
         {"dataset": "forest", "domain": "continuous", "verdict": "transfers", "evidence": {"accuracy": 0.82}},
         {"dataset": "spambase", "domain": "discrete", "verdict": "fails", "evidence": {"kind": "probe"}},
