@@ -202,11 +202,12 @@ def test_a_failing_run_is_recorded_and_retried(tiny, tmp_path, one_torch_thread)
     assert runner.run_grid(bad, tiny, store, workers=1)["ran"] == 2  # failures are not "done"
 
 
-def test_unsupported_tasks_are_refused_before_running():
-    if suite.task_supported("multiclass"):
-        pytest.skip("this build trains multiclass tasks")
-    with pytest.raises(NsadError, match="'covertype7' is a multiclass task: it needs multiclass/regression"):
-        runner.validate(["relu"], suite.resolve("tabular-25"))
+def test_bad_activations_and_models_are_refused_before_running():
+    runner.validate(["relu", "higgs-v1"])
+    with pytest.raises(NsadError, match="unknown model 'huge'"):
+        runner.validate(["relu"], models=("light", "huge"))
+    with pytest.raises(NsadError, match="no-such-activation-v9"):
+        runner.validate(["relu", "no-such-activation-v9"])
 
 
 # ---------------------------------------------------------------- the CLI

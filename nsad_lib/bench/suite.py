@@ -26,7 +26,7 @@ from nsad_lib.errors import DataError, NsadError
 from nsad_lib.util.optional import require
 
 __all__ = ["Member", "MEMBERS", "SUITES", "Task", "suite_names", "member", "resolve", "load", "data_sha256",
-           "combined_sha256", "file_path", "task_supported", "keel_root"]
+           "combined_sha256", "file_path", "keel_root"]
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -245,13 +245,6 @@ def resolve(suite: str | None = None, datasets: Sequence[str] = ()) -> list[Memb
     if not out:
         raise NsadError("no datasets: give --suite or --datasets")
     return out
-
-
-def task_supported(task: str) -> bool:
-    """Binary always; multiclass and regression only once ``Dataset`` carries a ``task``."""
-    from nsad_lib.data.types import Dataset
-
-    return task == "binary" or "task" in getattr(Dataset, "__dataclass_fields__", {})
 
 
 # ---------------------------------------------------------------- loading

@@ -72,7 +72,7 @@ def bench(
     from nsad_lib.bench import runner
     from nsad_lib.bench.store import ResultStore
 
-    runner.validate(acts, members, model_list)
+    runner.validate(acts, model_list)
     runner.session(executor, workers, address)  # bad --executor/--address combinations fail now
     if executor == "ray" and address:
         runner.check_ray_address(address)  # before loading any data
