@@ -240,3 +240,11 @@ def test_list_shows_counted_marks_and_json_the_full_text(capsys):
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     fig = domain_evidence(Registry(include_env=False).resolve("hajbi2026-higgs-fig-v1"))["discrete"]
     assert rows["hajbi2026-higgs-fig-v1"]["domains"]["discrete"] == fig.text and fig.text.startswith("fails (")
+
+
+def test_show_gives_the_delta_of_leaderboard_records_too(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    main(["show", "higgs-v1"])
+    out = capsys.readouterr().out
+    assert "forest transfers +2.9 pts" in out  # transfer matrix (a fraction in the record)
+    assert "banana transfers +4.2 pts" in out  # tabular-25 leaderboard (points in the record)

@@ -132,8 +132,10 @@ def _delta(record: Any) -> str:
     """`` -8.9 pts, probe`` from a transfer record's evidence (empty when it has none)."""
     evidence = record.get("evidence") if isinstance(record, Mapping) else None
     evidence = evidence if isinstance(evidence, Mapping) else {}
-    delta = evidence.get("delta")
+    delta, points = evidence.get("delta"), evidence.get("delta_points")  # a fraction, or already points
     kind = " probe" if evidence.get("kind") == "probe" else ""
+    if isinstance(points, (int, float)) and not isinstance(points, bool):
+        return f" {points:+.1f} pts{kind}"
     if isinstance(delta, (int, float)) and not isinstance(delta, bool):
         return f" {100 * delta:+.1f} pts{kind}"
     return kind
