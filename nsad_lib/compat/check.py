@@ -23,8 +23,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from nsad_lib.compat.marks import domain_marks as _counted_marks
-from nsad_lib.compat.marks import transfer_records
+from nsad_lib.compat.marks import domain_marks, transfer_records  # domain_marks: re-exported (`list`)
 from nsad_lib.compat.probe import run_probe
 from nsad_lib.compat.profile_formula import pre_activations, profile_formula
 from nsad_lib.compat.verdict import Reason, Verdict, score_rules
@@ -273,7 +272,6 @@ def write_evidence(verdict: Verdict, registry_dir: str | Path, *, registry: Any 
     formula and parameters, the parent's transfers plus this record, and provenance naming the
     parent id. Returns the new entry (already written atomically).
     """
-
     target = Path(registry_dir).expanduser()
     if target.resolve() == bundled_path().resolve():
         raise EntryError(f"{target} is the bundled registry, which is read-only; pass a user registry directory")
@@ -292,14 +290,3 @@ def write_evidence(verdict: Verdict, registry_dir: str | Path, *, registry: Any 
                        metrics=parent.metrics)
     reg.add(new, target)
     return new
-
-
-# -- marks for `nsad-lib list` ---------------------------------------------------------------
-def domain_marks(entry: Entry) -> dict[str, str]:
-    """``{"continuous": mark, "discrete": mark}`` from the entry and the bundled evidence (no data loaded).
-
-    Each mark says how many datasets support it (``"1 dataset: fails"``, ``"verified (2 of 3
-    datasets)"``); the rules are in :mod:`nsad_lib.compat.marks`.
-    """
-
-    return _counted_marks(entry)

@@ -86,7 +86,6 @@ def bundled_evidence(path: Path | None = None) -> dict[tuple[str, str], list[dic
 
     The file is data shipped with the package; a malformed one is an error naming it.
     """
-
     path = path or _evidence_path()
     try:
         stat = path.stat()
