@@ -65,7 +65,7 @@ def load_cache(path: Path) -> dict[tuple, dict]:
 
 def real_accuracy(ds, label: str, factory, seeds, epochs, cache: dict, cache_path: Path) -> float:
     """Mean test accuracy of Light+``label`` over ``seeds`` (cached per run)."""
-    from nsad_lib.paper.protocol import train_and_evaluate
+    from nsad_lib.training.protocol import train_and_evaluate
 
     accs = []
     for seed in seeds:

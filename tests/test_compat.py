@@ -160,7 +160,7 @@ def test_no_probe_verdict_does_not_read_labels():
 
 
 def test_profile_uses_training_split_rows_only():
-    from nsad_lib.paper.protocol import split_indices
+    from nsad_lib.training.protocol import split_indices
 
     ds = real("spambase")
     _, test = split_indices(ds.n_rows, 42)

@@ -13,8 +13,8 @@ from torch import nn
 
 from nsad_lib.data import datasets
 from nsad_lib.errors import NsadError, UnknownEntryError
-from nsad_lib.paper import protocol as E
 from nsad_lib.paper.reproduce import PAPER
+from nsad_lib.training import protocol as E
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -40,7 +40,7 @@ def test_split_variant_does_not_split_the_hub_scheme(spec, expected):
 
 
 def test_activation_spec_with_hf_ref_is_not_an_unknown_variant(hub):
-    from nsad_lib.paper.protocol import activation_factory
+    from nsad_lib.training.protocol import activation_factory
 
     pushed = push_to_hub([HIGGS], REPO, token=TOKEN)
     make = activation_factory(f"hf://{REPO}/{HIGGS}")  # was: unknown variant '//alice/acts/...'
@@ -56,7 +56,7 @@ def test_reproduce_plan_accepts_and_pins_hub_refs(hub):
     assert rows[0].activation == f"hf://{REPO}/{HIGGS}@{pushed.commit}:fixed"
     assert rows[0].label == f"Light {HIGGS}:fixed ({REPO}@{pushed.commit[:7]})"
     before = hub.request_count()
-    from nsad_lib.paper.protocol import activation_factory
+    from nsad_lib.training.protocol import activation_factory
 
     activation_factory(rows[0].activation)()  # pinned: served from the verified copy, no Hub request
     assert hub.request_count() == before

@@ -10,7 +10,7 @@ import pytest
 
 from nsad_lib.cli import main
 from nsad_lib.data import datasets
-from nsad_lib.paper.protocol import RunResult
+from nsad_lib.errors import NsadError
 from nsad_lib.paper.reproduce import (
     HIGGS_FORMULA_ID,
     PAPER,
@@ -21,6 +21,7 @@ from nsad_lib.paper.reproduce import (
     run_table,
     summarize,
 )
+from nsad_lib.training.protocol import RunResult
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -107,12 +108,34 @@ def test_cli_writes_json_markdown_and_figure(tmp_path, capsys):
     png = (out / "results.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "Heavy ReLU" in capsys.readouterr().out
+    # the runs went through the benchmark runner's store: a second run trains nothing and
+    # reports the same numbers (an interrupted reproduce resumes)
+    store = (out / "runs" / "results.jsonl").read_text().splitlines()
+    assert len(store) == 3 and all(json.loads(line)["status"] == "ok" for line in store)
+    main(["reproduce", "--sample", "--datasets", "spambase", "--activations",
+          f"relu,{SPAMBASE_FORMULA_ID}", "--seeds", "42", "--epochs", "2", "--jobs", "1", "--out", str(out)])
+    assert (out / "runs" / "results.jsonl").read_text().splitlines() == store
+    again = json.loads((out / "results.json").read_text())["runs"]
+    assert [(r["accuracy"], r["auc"]) for r in again] == [(r["accuracy"], r["auc"]) for r in runs]
+
+
+def test_a_failing_run_is_named_after_the_others_finish(tmp_path):
+    ds = {"spambase": datasets.load("spambase", sample=True)}
+    rows = plan(["spambase"], activations=["relu"], heavy=True)
+    settings = Settings(seeds=(42,), epochs=1, jobs=1)
+    with pytest.raises(NsadError, match=r"1 of 2 runs failed; first: spambase heavy gelu seed 42"):
+        run_table([RowSpec("spambase", "Heavy GELU", "heavy", "gelu"), rows[1]], ds, settings,
+                  store_dir=str(tmp_path))
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["status"] for r in records) == ["failed", "ok"]  # the good run is kept
 
 
 @pytest.mark.parametrize("args,message", [
     (["--activations", "no-such-act-v1"], "no-such-act-v1"),
     (["--datasets", "mnist"], "unknown dataset 'mnist'"),
     (["--seeds", "4x"], "--seeds"),
+    (["--executor", "dask"], "--executor 'dask'"),
+    (["--address", "127.0.0.1:1"], "--address is for --executor ray"),
 ])
 def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -12,8 +12,8 @@ import torch
 from nsad_lib.data.tabular import infer_task, load_file
 from nsad_lib.data.types import Dataset, DatasetMeta
 from nsad_lib.errors import DataError
-from nsad_lib.paper import protocol
-from nsad_lib.paper.protocol import heavy_model, light_model, param_counts, train_and_evaluate
+from nsad_lib.training import protocol
+from nsad_lib.training.protocol import heavy_model, light_model, param_counts, train_and_evaluate
 
 
 def _named(name: str) -> Dataset:

@@ -23,7 +23,7 @@ from nsad_lib.errors import NsadError
 __all__ = ["PROTOCOL", "RunSpec", "plan", "validate", "execute", "run_grid", "environment",
            "check_ray_address", "EXECUTORS"]
 
-PROTOCOL = "paper-80/20-adam-bs1024"  # nsad_lib.paper.protocol.train_and_evaluate's protocol
+PROTOCOL = "paper-80/20-adam-bs1024"  # nsad_lib.training.protocol.train_and_evaluate's protocol
 EXECUTORS = ("local", "ray")
 
 
@@ -42,10 +42,16 @@ class RunSpec:
     lr: float = 1e-3
     protocol: str = PROTOCOL
     torch_threads: int = 1
+    #: Drop the rows discovery may have seen from the test split (the paper table's rule,
+    #: :func:`nsad_lib.training.protocol.held_out_rows`).
+    hold_out: bool = False
 
     @property
     def key(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        fields = asdict(self)
+        if not self.hold_out:  # fields added later enter the key only when set: stored keys stay valid
+            del fields["hold_out"]
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def label(self) -> str:
@@ -70,7 +76,7 @@ def plan(datasets: dict, activations: Sequence[str], seeds: Sequence[int], epoch
 
 def validate(activations: Iterable[str], models: Iterable[str] = ("light",)) -> None:
     """Fail before any training or writing: unknown activations or models."""
-    from nsad_lib.paper.protocol import activation_factory
+    from nsad_lib.training.protocol import activation_factory
 
     for model in models:
         if model not in ("light", "heavy"):
@@ -111,13 +117,14 @@ def execute(spec: RunSpec, dataset) -> dict:  # noqa: ANN001 - a Dataset
     """
     import torch
 
-    from nsad_lib.paper.protocol import train_and_evaluate
+    from nsad_lib.training.protocol import held_out_rows, train_and_evaluate
 
     torch.set_num_threads(spec.torch_threads)
     start = time.perf_counter()
     try:
+        excluded = held_out_rows(dataset) if spec.hold_out else None
         result = train_and_evaluate(dataset, spec.model, spec.activation, spec.seed, epochs=spec.epochs,
-                                    batch_size=spec.batch_size, lr=spec.lr)
+                                    batch_size=spec.batch_size, lr=spec.lr, exclude_rows=excluded)
     except Exception as exc:  # recorded, not raised: the grid goes on
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return {"status": "failed", "error": f"{type(exc).__name__}: {message}",

@@ -1,4 +1,5 @@
-"""``nsad-lib reproduce``: re-run the paper's table and write results.json/.md/.png."""
+"""``nsad-lib reproduce``: re-run the paper's table on the benchmark runner (resumable: runs are
+stored in ``OUT/runs/``) and write results.json/.md/.png."""
 
 from __future__ import annotations
 
@@ -48,12 +49,23 @@ def reproduce_command(
     download: Annotated[bool, typer.Option("--download", help="Download missing UCI originals.")] = False,
     paper_split: Annotated[bool, typer.Option(
         "--paper-split", help="Score discovery rows too, as the paper did.")] = False,
+    executor: Annotated[str, typer.Option(
+        "--executor", help="local (process pool) or ray (the benchmark runner's executors).")] = "local",
+    address: Annotated[Optional[str], typer.Option(
+        "--address", help="An existing Ray cluster (HOST:PORT, ray://HOST:PORT or auto).")] = None,
 ) -> None:
     """Re-run the paper's results table (datasets x models x activations x seeds)."""
     from rich.console import Console
 
+    from nsad_lib.bench.runner import EXECUTORS, check_ray_address
     from nsad_lib.paper.reproduce import Settings, default_jobs, plan
 
+    if executor not in EXECUTORS:
+        raise NsadError(f"--executor {executor!r}: use local or ray")
+    if address and executor != "ray":
+        raise NsadError("--address is for --executor ray")
+    if address:
+        check_ray_address(address)
     names = _split(datasets)
     if not names:
         raise NsadError("--datasets: name at least one dataset")
@@ -67,10 +79,11 @@ def reproduce_command(
     loaded = _load(names, console, data_dir=data_dir, download=download, sample=sample)
     command = _command_line(data_dir=data_dir, datasets=",".join(names), activations=activations,
                             extra=extra, no_heavy=no_heavy, settings=settings, out=out, sample=sample,
-                            download=download, jobs=jobs)
+                            download=download, jobs=jobs, executor=executor, address=address)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = _run_with_progress(console, rows, loaded, settings)
+    results = _run_with_progress(console, rows, loaded, settings, store_dir=out / "runs",
+                                 executor=executor, address=address)
     _report(rows, results, loaded, settings, out=out, command=command, wall=time.perf_counter() - start)
 
 
@@ -88,9 +101,9 @@ def _load(names: list[str], console, **options) -> dict:  # -> {name: Dataset}
 
 def _report(rows, results, loaded, settings, *, out: Path, command: str, wall: float) -> None:
     """Write results.json/.md/.png into ``out`` and print the table, the tolerance line and the timing."""
-    from nsad_lib.paper.protocol import held_out_rows
     from nsad_lib.paper.report import markdown_table, tolerance_line, write_figure, write_json, write_markdown
     from nsad_lib.paper.reproduce import summarize
+    from nsad_lib.training.protocol import held_out_rows
 
     summaries = summarize(rows, results)
     excluded = {n: (len(held_out_rows(ds)) if settings.hold_out_discovery_rows else 0)
@@ -110,7 +123,7 @@ def _report(rows, results, loaded, settings, *, out: Path, command: str, wall: f
 
 
 def _command_line(*, data_dir, datasets, activations, extra, no_heavy, settings, out, sample,
-                  download, jobs) -> str:
+                  download, jobs, executor="local", address=None) -> str:
     """The command that reproduces these results, every choice spelled out."""
     parts = ["nsad-lib", "reproduce"]
     if data_dir is not None:
@@ -125,6 +138,10 @@ def _command_line(*, data_dir, datasets, activations, extra, no_heavy, settings,
         parts += ["--threads", str(settings.threads)]
     if jobs:
         parts += ["--jobs", str(jobs)]
+    if executor != "local":
+        parts += ["--executor", executor]
+    if address:
+        parts += ["--address", address]
     for flag, on in (("--no-heavy", no_heavy), ("--sample", sample), ("--download", download),
                      ("--paper-split", not settings.hold_out_discovery_rows)):
         if on:
@@ -133,8 +150,9 @@ def _command_line(*, data_dir, datasets, activations, extra, no_heavy, settings,
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _run_with_progress(console, rows, loaded, settings):  # -> list[RunResult]
-    """Train every (row, seed) with a progress bar on stderr."""
+def _run_with_progress(console, rows, loaded, settings, **runner):  # -> list[RunResult]
+    """Train every (row, seed) on the benchmark runner with a progress bar on stderr; runs stored
+    in ``OUT/runs/`` are not trained again."""
     from nsad_lib.cli._progress import training_progress
     from nsad_lib.paper.reproduce import run_table
 
@@ -146,7 +164,7 @@ def _run_with_progress(console, rows, loaded, settings):  # -> list[RunResult]
                 f"{result.dataset} {result.model} {result.activation} seed {result.seed}: "
                 f"acc {result.accuracy:.3f}"))
 
-        return run_table(rows, loaded, settings, on_result=on_result)
+        return run_table(rows, loaded, settings, on_result=on_result, **runner)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,9 +33,9 @@ from nsad_lib.data.types import Dataset
 from nsad_lib.errors import DataError, EntryError, NsadError
 from nsad_lib.hub.refs import is_hub_ref, resolve_ref
 from nsad_lib.nn.activation import SymbolicActivation
-from nsad_lib.paper.protocol import train_indices
 from nsad_lib.registry.entry import Entry
 from nsad_lib.registry.store import Registry, bundled_path, default_registry
+from nsad_lib.training.protocol import train_indices
 from nsad_lib.util.os_errors import not_regular_file
 
 __all__ = ["check", "domain_marks", "load_target", "write_evidence", "evidence_record", "SAMPLE_ROWS"]

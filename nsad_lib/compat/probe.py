@@ -16,7 +16,7 @@ import numpy as np
 
 from nsad_lib.data.tabular import warn_small_validation
 from nsad_lib.errors import DataError
-from nsad_lib.paper.protocol import fit_light
+from nsad_lib.training.protocol import fit_light
 
 __all__ = ["ProbeResult", "run_probe", "TOLERANCE"]
 
@@ -59,7 +59,7 @@ def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Ca
     ``make_act`` returns a fresh activation module per call. The ReLU baseline runs on the very
     same rows, seed and epochs, so the difference is the activation's alone. Fewer than
     ``tabular.MIN_VALIDATION_ROWS`` (200) validation rows give a ``SmallDataWarning``.
-    ``task``/``n_classes`` as in :func:`nsad_lib.paper.protocol.light_model`; regression compares R².
+    ``task``/``n_classes`` as in :func:`nsad_lib.training.protocol.light_model`; regression compares R².
     """
     import torch
 

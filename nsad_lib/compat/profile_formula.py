@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nsad_lib.paper.protocol import light_model
+from nsad_lib.training.protocol import light_model
 from nsad_lib.util.optional import require
 
 __all__ = ["FormulaProfile", "pre_activations", "profile_formula", "PILE_HALF_WIDTH"]

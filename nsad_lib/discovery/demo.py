@@ -31,7 +31,7 @@ def main(evaluations: int = DEMO_EVALUATIONS, plot_path: str = "demo_activation.
     from nsad_lib.discovery.validate import best
     from nsad_lib.formula.plot import plot_formula
     from nsad_lib.nn.activation import SymbolicActivation
-    from nsad_lib.paper.protocol import train_and_evaluate
+    from nsad_lib.training.protocol import train_and_evaluate
 
     torch.set_num_threads(1)  # the same numbers on every machine (summation order), and fastest for tiny nets
     t0 = time.monotonic()

@@ -1,6 +1,6 @@
 """The source data a discovery may look at: the training split of one seed, and nothing else.
 
-The paper's 80/20 split for ``seed`` (:func:`nsad_lib.paper.protocol.split_indices`) is applied
+The paper's 80/20 split for ``seed`` (:func:`nsad_lib.training.protocol.split_indices`) is applied
 first and its test rows are never read again. Inside the training rows a further 80/20 carve
 gives *fit* rows (networks train on them) and *val* rows (candidates are scored on them), so
 every choice a strategy makes is blind to the test split that ``nsad-lib reproduce`` reports.
@@ -112,7 +112,7 @@ def prepare(dataset: Dataset, seed: int, *, max_rows: int | None = None) -> Sour
     train_test_split = require("sklearn.model_selection", "discover", "discovery").train_test_split
     StandardScaler = require("sklearn.preprocessing", "discover", "discovery").StandardScaler
 
-    from nsad_lib.paper.protocol import split_indices
+    from nsad_lib.training.protocol import split_indices
 
     if dataset.n_rows < 50:
         raise DataError(f"dataset {dataset.name!r} has {dataset.n_rows} rows; discovery needs at least 50")

@@ -93,7 +93,7 @@ def score(make: Callable[[], object], data: SourceData, *, seeds: Sequence[int],
     """
     import torch
 
-    from nsad_lib.paper.protocol import fit_light
+    from nsad_lib.training.protocol import fit_light
 
     X_fit, y_fit = data.X_fit, data.y_fit
     if max_fit_rows is not None and len(y_fit) > max_fit_rows:

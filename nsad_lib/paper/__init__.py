@@ -1,2 +1,3 @@
-"""The paper's protocol (Hajbi 2026): :mod:`.protocol` (Heavy/Light networks, training, metrics,
-splits), :mod:`.reproduce` (re-running the paper's table) and :mod:`.report` (tables, plots)."""
+"""The paper's results table (Hajbi 2026), re-run: :mod:`.reproduce` (which rows, run as tasks on
+the benchmark runner, summarised against the published figures) and :mod:`.report` (tables,
+plots). The training protocol itself lives in :mod:`nsad_lib.training.protocol`."""

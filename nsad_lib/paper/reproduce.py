@@ -8,7 +8,6 @@ without changing a single number. Writing the files lives in :mod:`nsad_lib.pape
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -20,7 +19,7 @@ from nsad_lib.errors import NsadError
 __all__ = [
     "RowSpec", "PaperRow", "Settings", "Summary", "PAPER", "DEFAULT_DATASETS",
     "DEFAULT_ACTIVATIONS", "HIGGS_FORMULA_ID", "SPAMBASE_FORMULA_ID", "plan", "row_label",
-    "run_table", "summarize",
+    "run_table", "specs", "summarize",
 ]
 
 HIGGS_FORMULA_ID = "hajbi2026-higgs-fig-v1"  # cos(x) - cos(cos(x)), read off the paper's figure
@@ -113,7 +112,7 @@ def plan(datasets: Sequence[str] = DEFAULT_DATASETS, activations: Sequence[str] 
     An unknown activation id or variant raises here, before any data is loaded.
     """
     from nsad_lib.hub.refs import pin
-    from nsad_lib.paper.protocol import activation_factory
+    from nsad_lib.training.protocol import activation_factory
 
     # hf:// specs are pulled and verified here, then pinned to that commit: every run (in every
     # worker) loads the same verified copy, offline, and results.json names the exact commit
@@ -132,79 +131,65 @@ def plan(datasets: Sequence[str] = DEFAULT_DATASETS, activations: Sequence[str] 
     return rows
 
 
-def _excluded(dataset: Dataset, settings: Settings) -> np.ndarray:
-    from nsad_lib.paper.protocol import held_out_rows
+def specs(rows: Sequence[RowSpec], datasets: dict[str, Dataset], settings: Settings) -> list:
+    """The runner's tasks (:class:`nsad_lib.bench.runner.RunSpec`) for every row and seed, in
+    (row, seed) order; the discovery rows are held out of the test split unless the settings
+    say otherwise."""
+    from nsad_lib.bench.runner import RunSpec
+    from nsad_lib.bench.suite import data_sha256
 
-    return held_out_rows(dataset) if settings.hold_out_discovery_rows else np.empty(0, dtype=np.int64)
-
-
-# Worker state for process pools: datasets are sent once per worker, not once per run.
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(datasets: dict[str, Dataset], excluded: dict[str, np.ndarray], threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
-    _WORKER.update(datasets=datasets, excluded=excluded)
-
-
-def _run_one(row: RowSpec, seed: int, settings: Settings):  # -> RunResult
-    from nsad_lib.paper.protocol import train_and_evaluate
-
-    datasets: dict[str, Dataset] = _WORKER["datasets"]  # type: ignore[assignment]
-    excluded: dict[str, np.ndarray] = _WORKER["excluded"]  # type: ignore[assignment]
-    return train_and_evaluate(datasets[row.dataset], row.model, row.activation, seed, settings.epochs,
-                              settings.batch_size, settings.lr, exclude_rows=excluded[row.dataset])
-
-
-def _cost(row: RowSpec, datasets: dict[str, Dataset]) -> float:
-    """Rough relative cost, to start the longest runs first when running in parallel."""
-    return datasets[row.dataset].n_rows * (3.0 if row.model == "heavy" else 1.0)
+    shas = {name: data_sha256(ds) for name, ds in datasets.items()}
+    return [RunSpec(row.dataset, shas[row.dataset], datasets[row.dataset].n_rows, row.model, row.activation,
+                    int(seed), int(settings.epochs), batch_size=int(settings.batch_size), lr=float(settings.lr),
+                    torch_threads=int(settings.threads), hold_out=bool(settings.hold_out_discovery_rows))
+            for row in rows for seed in settings.seeds]
 
 
 def run_table(rows: Sequence[RowSpec], datasets: dict[str, Dataset], settings: Settings,
-              on_result: Callable[[object, int, int], None] | None = None) -> list:
-    """Run every row for every seed; results come back in (row, seed) order.
+              on_result: Callable[[object, int, int], None] | None = None, *, store_dir: str | None = None,
+              executor: str = "local", address: str | None = None) -> list:
+    """Run every row for every seed on the benchmark runner; results come back in (row, seed) order.
 
-    ``on_result(result, done, total)`` is called as each run finishes (for a progress bar).
+    ``settings.jobs`` workers (processes, or Ray CPUs with ``executor="ray"``), one task per
+    (row, seed). With ``store_dir`` the runs are appended to that folder's ``results.jsonl`` as
+    they finish, and a table run again with the same settings skips every run already stored
+    (an interrupted ``reproduce`` resumes). ``on_result(result, done, total)`` follows progress.
+    A run that fails raises :class:`NsadError` naming it, after the others have finished.
     """
-    from nsad_lib.paper.protocol import activation_factory
+    import tempfile
+
+    from nsad_lib.bench.runner import run_grid, session
+    from nsad_lib.bench.store import ResultStore
+    from nsad_lib.training.protocol import RunResult, activation_factory
 
     for row in rows:  # unknown activation ids fail before any training
         if row.dataset not in datasets:
             raise NsadError(f"row {row.label!r} needs dataset {row.dataset!r}, which is not loaded")
         activation_factory(row.activation)
-    excluded = {name: _excluded(ds, settings) for name, ds in datasets.items()}
-    tasks = [(i, row, seed) for i, row in enumerate(rows) for seed in settings.seeds]
-    results: dict[tuple[int, int], object] = {}
+    tasks = specs(rows, datasets, settings)
     total = len(tasks)
-    if settings.jobs <= 1:
-        import torch
+    names = set(RunResult.__dataclass_fields__)
 
-        previous = torch.get_num_threads()
-        _init_worker(datasets, excluded, settings.threads)
-        try:
-            for i, row, seed in tasks:
-                results[(i, seed)] = result = _run_one(row, seed, settings)
-                if on_result:
-                    on_result(result, len(results), total)
-        finally:
-            torch.set_num_threads(previous)
-            _WORKER.clear()
-    else:
-        import multiprocessing
+    def result_of(record: dict) -> RunResult:
+        return RunResult(**{k: v for k, v in record["result"].items() if k in names})
 
-        tasks.sort(key=lambda t: -_cost(t[1], datasets))
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(settings.jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(datasets, excluded, settings.threads)) as pool:
-            futures = {pool.submit(_run_one, row, seed, settings): (i, seed) for i, row, seed in tasks}
-            for future in as_completed(futures):
-                results[futures[future]] = result = future.result()
-                if on_result:
-                    on_result(result, len(results), total)
-    return [results[(i, seed)] for i, _row, seed in sorted(tasks, key=lambda t: (t[0], t[2]))]
+    def progress(record: dict, done: int, total_: int, failures: int) -> None:
+        if on_result and record.get("status") == "ok":
+            on_result(result_of(record), done, total)
+
+    with tempfile.TemporaryDirectory(prefix="nsad-reproduce-") as scratch, \
+            session(executor, settings.jobs, address) as ray_session:
+        store = ResultStore(store_dir or scratch)
+        run_grid(tasks, datasets, store, executor=executor, workers=settings.jobs,
+                 ray_session=ray_session if executor == "ray" else None, on_record=progress)
+        latest = store.latest()
+    failed = [latest[t.key] for t in tasks if latest.get(t.key, {}).get("status") != "ok"]
+    if failed:
+        first = failed[0]
+        what = first.get("spec", {})
+        raise NsadError(f"{len(failed)} of {total} runs failed; first: {what.get('dataset')} {what.get('model')} "
+                        f"{what.get('activation')} seed {what.get('seed')}: {first.get('error', 'not run')}")
+    return [result_of(latest[t.key]) for t in tasks]
 
 
 @dataclass(frozen=True)

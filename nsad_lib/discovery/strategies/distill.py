@@ -47,7 +47,7 @@ class SplineActivation(nn.Module):
 
 def learn_curve(data: SourceData, *, seed: int, epochs: int = 15) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Train the Light network with a shared spline; return (xs, f(xs)) over the seen range."""
-    from nsad_lib.paper.protocol import fit_light
+    from nsad_lib.training.protocol import fit_light
 
     spline = SplineActivation()
     spline.recording = True  # records only in eval mode: fit_light's final pass over the val rows
