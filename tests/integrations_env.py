@@ -44,3 +44,58 @@ def import_torchvision() -> bool:
     import torchvision  # noqa: F401,F811
 
     return True
+
+
+def forest_sample(rows: int | None = None):
+    """The Forest Cover sample shipped with nsad-lib, standardised: ``(X float32 tensor, y int64 tensor)``."""
+    import torch
+
+    from nsad_lib.data import datasets
+
+    ds = datasets.load("forest", sample=True)
+    X = torch.as_tensor(ds.X, dtype=torch.float32)
+    y = torch.as_tensor(ds.y, dtype=torch.int64)
+    if rows is not None:
+        X, y = X[:rows], y[:rows]
+    X = (X - X.mean(0)) / X.std(0).clamp_min(1e-6)
+    return X, y
+
+
+def activation_constants(model) -> dict[str, "torch.Tensor"]:  # noqa: F821
+    """A copy of every trainable constant of the nsad-lib activations in ``model``."""
+    from nsad_lib.integrations import find_activations
+
+    return {
+        f"{name}.{pname}": p.detach().clone()
+        for name, act in find_activations(model)
+        for pname, p in act.named_parameters(recurse=False)
+    }
+
+
+def train_one_epoch(model, X, y, *, forward=None, batch_size: int = 128, lr: float = 1e-2, seed: int = 0) -> float:
+    """One epoch of Adam on cross-entropy over all of ``model.parameters()``; the last batch's loss."""
+    import torch
+
+    torch.manual_seed(seed)
+    forward = forward or model
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    loss = torch.tensor(float("nan"))
+    for index in torch.randperm(len(X)).split(batch_size):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(forward(X[index]), y[index])
+        loss.backward()
+        optimiser.step()
+    return float(loss.detach())
+
+
+def assert_constants_changed(before: dict, after: dict) -> None:
+    assert before and set(before) == set(after)
+    for name, value in before.items():
+        assert not torch_equal(value, after[name]), f"{name} did not change: it is not being trained"
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
