@@ -229,13 +229,16 @@ class SymbolicActivation(nn.Module):
                 self.register_buffer(pname, tensor)
         self._program = compile_program(formula.expr, self._names, derivatives=True)
         self._function = _autograd_function(self._program)
+        # read in forward from the module, not the autograd class: torch.compile cannot trace
+        # an attribute of an autograd.Function class (a graph break under no_grad)
+        self._forward_steps = self._function.forward_steps  # type: ignore[attr-defined]
         self._compiled = _compiled_entry(self._program) if compile else None
 
     # -- forward -------------------------------------------------------------------------
     # -- pickling: the compiled program and autograd class are rebuilt from the formula --------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_program"] = state["_function"] = None
+        state["_program"] = state["_function"] = state["_forward_steps"] = None
         state["_compiled"] = state["_compiled"] is not None
         return state
 
@@ -244,6 +247,7 @@ class SymbolicActivation(nn.Module):
         self.__dict__.update(state)
         self._program = compile_program(self.formula.expr, self._names, derivatives=True)
         self._function = _autograd_function(self._program)
+        self._forward_steps = self._function.forward_steps  # type: ignore[attr-defined]
         self._compiled = _compiled_entry(self._program) if compiled else None
 
     def _params(self) -> list[torch.Tensor]:
@@ -257,7 +261,7 @@ class SymbolicActivation(nn.Module):
                 return forward_into(self._program, x, params)
         # traced (export, or a torch.compile of the enclosing model): plain ops from immutable
         # precomputed steps, so nothing mutable is guarded on
-        steps = self._function.forward_steps[_compiling()]  # type: ignore[attr-defined]
+        steps = self._forward_steps[_compiling()]
         return run_steps(steps[0], steps[1], x, params)[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
