@@ -67,7 +67,7 @@ class KnownMatch:
     #: max |f - s*g| on the grid, and the same divided by the range of f
     max_abs_diff: float
     relative_diff: float
-    #: fitted constants: the row's free constant by its symbol and ``scale`` (s) when s != 1
+    #: fitted constants (6 significant digits): the row's free constant by its symbol, ``scale`` (s) when s != 1
     constants: dict[str, float] = field(default_factory=dict)
     x_range: tuple[float, float] = DEFAULT_RANGE
 
@@ -283,12 +283,13 @@ def identify(formula: Any, parameters: Mapping[str, float] | None = None, *,
             rel, diff, scale = _distance(f, span, _row_values(index, lo, hi, GRID_POINTS))
         else:
             rel, diff, scale, value = _fit(index, f, span, grid)
-            constants[row.free[1]] = value
+            constants[row.free[1]] = float(f"{value:.6g}")
         if not rel <= tolerance:
             continue
         name = row.name
         if row.free is not None:
             name = f"{row.name} ({row.free[1]} = {constants[row.free[1]]:.4g})"
+        scale = float(f"{scale:.6g}")
         if scale != 1.0:
             constants["scale"] = scale
         match = KnownMatch(name, row.citation, row.formula, "values", diff, rel, constants, (lo, hi))
