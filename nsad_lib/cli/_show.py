@@ -128,6 +128,29 @@ def also_known_as(entry: Any) -> str | None:
     return None
 
 
+def prior_art(entry: Any):  # -> nsad_lib.formula.known.KnownMatch | None
+    """The published activation the entry's formula is (:func:`nsad_lib.formula.known.identify`), if any."""
+    from nsad_lib.errors import FormulaError
+    from nsad_lib.formula.known import identify
+
+    try:
+        return identify(entry.formula_object())
+    except (FormulaError, ArithmeticError, ValueError, TypeError, RecursionError, MemoryError):
+        return None
+
+
+def also_known_as_lines(entry: Any) -> list[str]:
+    """The names the entry records, then the known activation its formula is, with how it matched."""
+    lines = []
+    recorded = also_known_as(entry)
+    if recorded:
+        lines.append(recorded)
+    match = prior_art(entry)
+    if match is not None:
+        lines.append(f"{match.text}: {match.describe()}")
+    return [_clip(line) for line in lines]
+
+
 def _delta(record: Any) -> str:
     """`` -8.9 pts, probe`` from a transfer record's evidence (empty when it has none)."""
     evidence = record.get("evidence") if isinstance(record, Mapping) else None
@@ -193,9 +216,7 @@ def _panel_table(resolved: "Resolved", full: bool):  # -> rich.table.Table
     if full:
         row("f'(x)", str(formula.derivative()))
     row("parameters", format_parameters(entry.parameters, entry.trainable))
-    aka = also_known_as(entry)
-    if aka:
-        row("also known as", aka)
+    rows("also known as", also_known_as_lines(entry))
     rows("source", source_lines(entry, resolved))
     rows("metrics", metric_lines(entry.metrics if isinstance(entry.metrics, Mapping) else {}))
     rows("domains", domain_lines(entry), markup=True)

@@ -124,6 +124,9 @@ def _print_result(result, keep_if_worse: bool) -> None:
     relu_acc = f" / {relu['val_accuracy']:.4f}" if relu.get("val_accuracy") is not None else ""
     typer.echo(f"val {label} {m[key]:.4f}{acc} ({m['params']:,} params); "
                f"Light ReLU {relu[key]:.4f}{relu_acc}; {result.wall_time_s:.0f} s")
+    known = e.provenance.get("prior_art")
+    if isinstance(known, dict) and known.get("name"):
+        typer.echo(f"rediscovered {known['name']} ({known.get('citation', '?')}): a published activation, not a new one")
 
 
 def _metric(validation: dict) -> tuple[str, str]:

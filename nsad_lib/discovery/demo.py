@@ -45,6 +45,9 @@ def main(evaluations: int = DEMO_EVALUATIONS, plot_path: str = "demo_activation.
     m = {"val_auc": best(result.validated).auc, "baseline_relu": {"val_auc": result.baseline_relu["val_auc"]}}
     print(f"   found in {time.monotonic() - t0:.0f} s: f(x) = {entry.formula}  {dict(entry.parameters)}"
           f"  ({'trainable' if entry.trainable else 'frozen'} constants)")
+    known = entry.provenance.get("prior_art")
+    if isinstance(known, dict) and known.get("name"):
+        print(f"   it is a known activation: {known['name']} ({known.get('citation', '?')})")
     if result.beats_baseline:
         print(f"   it beats Light ReLU on the HIGGS validation rows: AUC {m['val_auc']:.4f} vs {m['baseline_relu']['val_auc']:.4f}")
     else:
@@ -69,7 +72,8 @@ def main(evaluations: int = DEMO_EVALUATIONS, plot_path: str = "demo_activation.
         print(f"   {label:<18} {r['accuracy']:>9.3f} {r['auc']:>7.3f} {r['params']:>7,}")
     print(f"\n   total {time.monotonic() - t0:.0f} s")
     rows["discovered"] = {"formula": entry.formula, "parameters": dict(entry.parameters),  # type: ignore[dict-item]
-                          "beats_relu_on_validation": result.beats_baseline}
+                          "beats_relu_on_validation": result.beats_baseline,
+                          "known_as": known.get("name") if isinstance(known, dict) else None}
     return rows
 
 

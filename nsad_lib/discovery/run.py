@@ -23,6 +23,7 @@ from nsad_lib.discovery.candidates import from_expressions
 from nsad_lib.discovery.pysr_csv import read_hall_of_fame
 from nsad_lib.discovery.strategies import STRATEGIES, StrategyResult, search
 from nsad_lib.errors import NsadError
+from nsad_lib.formula.known import identify
 from nsad_lib.registry.entry import Entry, check_name
 from nsad_lib.registry.store import Registry, bundled_path, env_paths
 
@@ -65,6 +66,7 @@ class DiscoveryResult:
                       "val_accuracy": _finite_or_none(self.baseline_relu["val_accuracy"])})
         return {"entry": e.to_dict(), "written": None if self.path is None else str(self.path),  # type: ignore[attr-defined]
                 "beats_baseline": self.beats_baseline, "validation": table, "work": self.work,
+                "rediscovered": (e.provenance.get("prior_art") or {}).get("name"),  # type: ignore[attr-defined]
                 "timings": {k: round(v, 2) for k, v in self.timings.items()}}
 
 
@@ -389,6 +391,10 @@ def _make_entry(name: str, version: int, dataset: Any, source: Any, found: _Foun
     summary = (f"Discovered on {dataset.name} ({found.strategy}, {found.backend}, seed {seed}); "
                f"val {metric_label} {chosen.auc:.3f} vs Light ReLU {scored.relu_score:.3f} on the training split"
                + ("" if scored.beats else " (it does not beat ReLU there)"))
+    known = identify(formula)  # prior art: a published activation found again is said to be one
+    if known is not None:
+        prov["prior_art"] = known.record()
+        summary += f"; rediscovered {known.text}"
     return Entry.create(name, version, formula.canonical, parameters=formula.parameters, trainable=chosen.trainable,
                         summary=summary, domains={"source": provenance.source_domain(dataset, source.train_rows),
                                                   "transfers": []},
