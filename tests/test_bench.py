@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -245,6 +250,49 @@ def test_cli_runs_resumes_and_reports(tmp_path, capsys):
     assert (out / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
     code, _stdout, err = _cli(["bench", "report", str(tmp_path / "none")], capsys)
     assert code == 2 and "no results.jsonl here" in err
+
+
+def _processes_naming(marker: str) -> list[int]:
+    """Pids whose command line contains ``marker`` (forked workers keep their parent's argv)."""
+    from pathlib import Path
+
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux-only")
+def test_a_killed_grid_leaves_no_workers_and_resumes(tmp_path, capsys):
+    """SIGKILL the command halfway: its workers die with it, and the re-run trains only what is missing."""
+    out = tmp_path / "killed-grid"
+    argv = ["bench", "--datasets", "titanic,banana", "--activations", "relu,tanh,gelu,silu", "--seeds", "42,43,44",
+            "--epochs", "3", "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from nsad_lib.cli import main; main(sys.argv[1:])",
+                             *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    store = out / "results.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if store.is_file() and len(store.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the grid finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while _processes_naming(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_naming(str(out)) == []  # no orphan keeps training
+    stored = len(store.read_text().splitlines())
+    assert 2 <= stored < 24
+    code, stdout, _err = _cli(argv, capsys)
+    assert code == 0 and f"{24 - stored} runs in" in stdout and f"{stored} already stored" in stdout
+    assert len(store.read_text().splitlines()) == 24
 
 
 # ---------------------------------------------------------------- the leaderboard

@@ -160,8 +160,26 @@ _WORKER: dict[str, object] = {}
 def _init_worker(datasets: dict) -> None:
     import torch
 
+    _die_with_parent()
     torch.set_num_threads(1)
     _WORKER["datasets"] = datasets
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to kill this worker when the process that started it dies: a grid
+    killed halfway (SIGKILL, out of memory) must not leave workers training for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl: the worker ends when its queue breaks
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _local_task(spec: RunSpec) -> dict:
