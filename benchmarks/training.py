@@ -74,7 +74,7 @@ class Trainer:
 
     def __init__(self, network: str, act: Factory, X: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> None:
         torch.manual_seed(seed)
-        self.model = build(network, X.shape[1], act)
+        self.model = build(network, X.shape[1], act).to(X.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.loss = nn.BCELoss()
         self.X, self.y, self.batch = X, y, batch
@@ -84,7 +84,7 @@ class Trainer:
         model, opt, loss_fn, X, y, batch = self.model, self.opt, self.loss, self.X, self.y, self.batch
         model.train()
         start = time.perf_counter()
-        order = torch.randperm(len(X), generator=self.generator)
+        order = torch.randperm(len(X), generator=self.generator).to(X.device)
         for begin in range(0, len(X), batch):
             idx = order[begin:begin + batch]
             if len(idx) < 2:
@@ -93,6 +93,8 @@ class Trainer:
             loss = loss_fn(torch.nan_to_num(model(X[idx]), nan=0.5), y[idx])
             loss.backward()
             opt.step()
+        if X.device.type == "cuda":
+            torch.cuda.synchronize()
         return time.perf_counter() - start
 
 
@@ -169,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--networks", nargs="*", default=["light", "heavy"], choices=["light", "heavy"])
     ap.add_argument("--entries", nargs="*", help="registry ids (default: every bundled entry)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (benchmarks/gpu.sh)")
     ap.add_argument("--out", type=Path, help="results stem (default benchmarks/out/training[_quick])")
     ap.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = ap.parse_args(argv)
@@ -178,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     entries = args.entries or [e.id for e in list_entries()]
     specs = [*REFERENCES, *[e for e in entries if e not in REFERENCES]]
     X, y = synthetic(args.rows, args.features, args.seed)
+    X, y = X.to(args.device), y.to(args.device)
     report: dict[str, Any] = {
         "date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "load_before": load(),
+        "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu", "threads": threads,
         "rows": args.rows, "features": args.features, "batch": args.batch, "repeats": args.repeats,
         "warmup": args.warmup, "runs": {},
     }
@@ -194,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             for s, r in res["ratio"].items():
                 print(f"  {s:28s} {r['relu']:.2f}x ReLU  {r['gelu']:.2f}x GELU", flush=True)
     report["load_after"] = load()
-    stem = output_stem("training_quick" if args.quick else "training", args.out, args.update_results)
+    name = "training_quick" if args.quick else "training"
+    stem = output_stem(name if args.device == "cpu" else f"{name}_{args.device}", args.out, args.update_results)
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     stem.with_suffix(".md").write_text(markdown(report))
