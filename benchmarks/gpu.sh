@@ -1,26 +1,75 @@
 #!/usr/bin/env bash
-# The activation benchmark on a CUDA GPU, in one short run (a few minutes on a recent GPU).
+# Issue 20's GPU run, in one short script (budget: under 5 minutes on a CUDA machine).
 #
-#   bash benchmarks/gpu.sh            # from the repository root, with the project installed
+#   bash benchmarks/gpu.sh                    # from the repository root, with the project installed
+#   bash benchmarks/gpu.sh --update-results   # write the committed benchmarks/results/ copies
 #
-# Same measurements as the CPU run (benchmarks/activation.py), on CUDA: timing uses
-# torch.cuda.synchronize() around each call, and peak memory of forward+backward comes from
-# torch.cuda.max_memory_allocated(). Sizes: the 4096x1024 table plus a sweep from 64K to 64M
-# elements (float32; 64M elements = 256 MiB per tensor). Writes benchmarks/out/activation_cuda.{json,md}
-# and benchmarks/out/perf_time_vs_size_cuda.png (untracked); `bash benchmarks/gpu.sh --update-results`
-# refreshes the committed benchmarks/results/activation_cuda.* and docs/img/perf_time_vs_size_cuda.png.
-# Import/get timings are left to the CPU run.
+# 1. Bandwidth of the compiled activation (compile=True) on 16M and 64M float32 elements: the
+#    forward (reads x, writes f: 8 bytes/element) and the backward (reads x and the incoming
+#    gradient, writes the input's gradient: 12 bytes/element), in GB/s and as a share of the
+#    device's peak (from its memory clock and bus width; torch.clone's bandwidth beside it as
+#    the achievable reference). Timed with CUDA events, median of 20 after 5 warm-up calls.
+# 2. One epoch of the Light and Heavy networks per bundled entry against ReLU and GELU
+#    (benchmarks/training.py --device cuda, 3 rotating rounds).
+# Writes benchmarks/out/gpu_bandwidth.{json,md} and training_cuda.{json,md} (untracked) unless
+# --update-results. Nothing here has been run yet: docs/performance.md quotes no GPU figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
-"$PY" - <<'PY'
-import torch, sys
+DEST="benchmarks/out"
+EXTRA=()
+if [[ "${1:-}" == "--update-results" ]]; then DEST="benchmarks/results"; EXTRA=(--update-results); fi
+mkdir -p "$DEST"
+timeout 170 "$PY" - "$DEST" <<'PY'
+import json, statistics, sys
+import torch
+import torch.nn.functional as F
+import nsad_lib
+from nsad_lib.registry.store import list_entries
+
 if not torch.cuda.is_available():
     sys.exit("gpu.sh: torch.cuda.is_available() is False (CPU-only torch build or no GPU)")
-print("GPU:", torch.cuda.get_device_name(0), "torch", torch.__version__, "CUDA", torch.version.cuda)
+dest = sys.argv[1]
+props = torch.cuda.get_device_properties(0)
+clock_khz, bus_bits = getattr(props, "memory_clock_rate", 0), getattr(props, "memory_bus_width", 0)
+peak = 2 * clock_khz * 1e3 * bus_bits / 8 / 1e9 if clock_khz and bus_bits else None  # GB/s (DDR)
+print(f"GPU: {props.name}, torch {torch.__version__}, CUDA {torch.version.cuda}, peak {peak or 'unknown'} GB/s", flush=True)
+
+
+def timed(fn, reps=20, warm=5):
+    for _ in range(warm):
+        fn()
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record(); fn(); b.record(); torch.cuda.synchronize()
+        times.append(a.elapsed_time(b) / 1e3)
+    return statistics.median(times)
+
+
+rows, report = [], {"device": props.name, "torch": torch.__version__, "peak_GBps": peak, "sizes": {}}
+for n in (1 << 24, 1 << 26):
+    x = torch.randn(n, device="cuda")
+    g = torch.randn(n, device="cuda")
+    copy = timed(lambda: x.clone())
+    size = {"clone_GBps": 8 * n / copy / 1e9, "entries": {}}
+    fns = {"gelu (built-in)": F.gelu, **{e.id: nsad_lib.get(e.id, trainable=False, compile=True) for e in list_entries()}}
+    for name, fn in fns.items():
+        xr = x.detach().requires_grad_()
+        fwd = timed(lambda: fn(x))
+        y = fn(xr)
+        bwd = timed(lambda: torch.autograd.grad(y, xr, g, retain_graph=True))
+        gbf, gbb = 8 * n / fwd / 1e9, 12 * n / bwd / 1e9
+        size["entries"][name] = {"fwd_GBps": gbf, "bwd_GBps": gbb}
+        pct = (lambda v: f"{100 * v / peak:.0f}%") if peak else (lambda v: "-")
+        rows.append(f"| {n:,} | {name} | {gbf:.0f} | {pct(gbf)} | {gbb:.0f} | {pct(gbb)} |")
+        print(rows[-1], flush=True)
+        del y
+    report["sizes"][n] = size
+md = [f"# Compiled activation bandwidth on {props.name}", "", f"peak {peak and round(peak)} GB/s; clone: "
+      + ", ".join(f"{v['clone_GBps']:.0f} GB/s at {k:,}" for k, v in report["sizes"].items()), "",
+      "| elements | entry | fwd GB/s | % peak | bwd GB/s | % peak |", "|---:|---|---:|---:|---:|---:|", *rows, ""]
+open(f"{dest}/gpu_bandwidth.json", "w").write(json.dumps(report, indent=1) + "\n")
+open(f"{dest}/gpu_bandwidth.md", "w").write("\n".join(md))
 PY
-# 20 timed rounds after 5 warm-up rounds: GPU kernels here take microseconds to milliseconds, so
-# the run is dominated by torch.compile's compile time (one forward and one backward kernel per
-# entry, plus one dynamic-shape recompile for the sweep).
-timeout 290 "$PY" benchmarks/activation.py --device cuda --repeats 20 --warmup 5 \
-  --sizes 65536,262144,1048576,4194304,16777216,67108864 --max-gib 24 "$@"
+timeout 120 "$PY" benchmarks/training.py --device cuda --repeats 3 --threads 1 "${EXTRA[@]}"

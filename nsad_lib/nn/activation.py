@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import types
+import weakref
 from typing import Any, Mapping
 
 import sympy as sp
@@ -33,9 +34,11 @@ from nsad_lib.nn.executor import (
     backward_into,
     can_run_into,
     forward_into,
+    forward_with_derivative_into,
     functional_steps,
     run_program,
     run_steps,
+    saves_derivative,
     sum_dtype,
 )
 
@@ -76,6 +79,8 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
         (wanted, fast): functional_steps(program, wanted, fast) for wanted in _output_sets(program.n_params) for fast in (False, True)
     }
 
+    save_derivative = saves_derivative(program)
+
     def eager(x: torch.Tensor, params: tuple[Any, ...]) -> bool:
         # write into reused buffers unless tracing, recording a graph (double backward), or
         # given something unusual (tensor subclasses, integer input, non-scalar parameters)
@@ -84,17 +89,41 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
     class SymbolicFunction(torch.autograd.Function):
         @staticmethod
         def forward(ctx: Any, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
-            ctx.save_for_backward(x)  # the only tensor kept for backward
             ctx.params = tuple(p.detach() for p in params)
+            ctx.derivative = False
             if eager(x, params):
+                needs = ctx.needs_input_grad
+                if save_derivative and needs[0] and not any(needs[1:]):
+                    # no constant needs a gradient: compute f and f' together and keep f'(x)
+                    # (still one saved tensor); the backward is one multiply
+                    y, d = forward_with_derivative_into(program, x, params)
+                    ctx.save_for_backward(d)
+                    ctx.derivative = True
+                    # for a double backward only (create_graph=True): the input, if its owner
+                    # still holds it unchanged; a weak reference keeps no memory alive
+                    ctx.input, ctx.input_version = weakref.ref(x), x._version
+                    return y
+                ctx.save_for_backward(x)  # the only tensor kept for backward
                 return forward_into(program, x, params)
+            ctx.save_for_backward(x)
             steps = forward_steps[_compiling()]
             return run_steps(steps[0], steps[1], x, params)[0]
 
         @staticmethod
         def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-            (x,) = ctx.saved_tensors
             needs = ctx.needs_input_grad
+            if ctx.derivative:
+                (d,) = ctx.saved_tensors
+                if not torch.is_grad_enabled():
+                    return (grad_out * d,) + (None,) * (len(needs) - 1)
+                x = ctx.input()
+                if x is None or x._version != ctx.input_version:
+                    raise RuntimeError(
+                        "double backward through a nsad-lib activation without trainable constants needs its input "
+                        "unchanged and still referenced (it saves f'(x), not x); keep a reference to the input"
+                    )
+            else:
+                (x,) = ctx.saved_tensors
             wanted = tuple(i + 1 for i, need in enumerate(needs) if need)
             if not wanted:
                 return (None,) * len(needs)

@@ -27,7 +27,8 @@ from typing import Any, Sequence
 
 import torch
 
-from nsad_lib.formula.plan import plan_slots
+from nsad_lib.formula.ops import cost
+from nsad_lib.formula.plan import needed_slots, plan_slots
 from nsad_lib.formula.program import Program
 from nsad_lib.nn.ops import COMPILE_OPS, INTO_OPS, TORCH_OPS, scalar_like
 
@@ -235,6 +236,62 @@ def forward_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> to
         buffers = [_SCRATCH.get(x.dtype, x.device, i, m) for i in range(schedule.n_buffers)]
         _run_chunk(schedule, xf[start : start + m], params, yf[start : start + m], buffers, values)
     return y
+
+
+def saves_derivative(program: Program) -> bool:
+    """Whether, for a formula without trainable constants, the forward should compute f and f'
+    together and save f'(x) instead of x (the backward is then one multiply).
+
+    Op-cost model (:func:`nsad_lib.formula.ops.cost`, shared subexpressions counted once):
+    cost(f and f' together) + 1 (writing f') against cost(f) + cost(f') (the backward
+    re-evaluating f' from x). Cached on the program.
+    """
+    key = ("saves_derivative",)
+    cached = program.cache.get(key)
+    if cached is not None:
+        return bool(cached)
+    instructions = program.instructions
+    f, d = program.outputs[0], program.outputs[1]
+
+    def total(slots: list[int]) -> float:
+        return sum(cost(instructions[s][0]) for s in needed_slots(instructions, slots))
+
+    result = total([f, d]) + 1.0 < total([f]) + total([d])
+    program.cache[key] = result
+    return result
+
+
+def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(f(x), f'(x)) in one pass over the program (shared subexpressions once); allocates the two
+    results only. Same conditions as :func:`forward_into`."""
+    schedule = _schedule(program, (0, 1))
+    values: list[Any] = [None] * len(program.instructions)
+    fmt = torch.contiguous_format if x.is_contiguous() else torch.preserve_format
+    y = torch.empty_like(x, memory_format=fmt)
+    flat = _chunks(x, (y,))
+    slot = schedule.slots[1]
+    if flat is None or flat[0] >= x.numel():  # one piece: f' stays in its own fresh buffer
+        buffers: list[Any] = [torch.empty_like(y) for _ in range(schedule.n_buffers)]
+        _run_chunk(schedule, x, params, y, buffers, values)
+        d = y if slot == schedule.slots[0] and schedule.pinned != -1 else values[slot]
+        if not (isinstance(d, torch.Tensor) and d.shape == x.shape):
+            d = torch.empty_like(y).copy_(torch.as_tensor(d, dtype=x.dtype, device=x.device).expand_as(y))
+        return y, d
+    d = torch.empty_like(y)
+    chunk, (xf, yf, df) = flat[0], (*flat[1], d.view(-1))
+    n = xf.numel()
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        buffers = [_SCRATCH.get(x.dtype, x.device, i, m) for i in range(schedule.n_buffers)]
+        ys = yf[start : start + m]
+        _run_chunk(schedule, xf[start : start + m], params, ys, buffers, values)
+        value = ys if slot == schedule.slots[0] and schedule.pinned != -1 else values[slot]
+        target = df[start : start + m]
+        if isinstance(value, torch.Tensor):
+            target.copy_(value)
+        else:
+            target.fill_(value)
+    return y, d
 
 
 def backward_into(program: Program, x: torch.Tensor, params: Sequence[Any], grad: torch.Tensor, wanted: tuple[int, ...]) -> list[torch.Tensor]:

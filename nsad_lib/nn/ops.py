@@ -230,6 +230,23 @@ def _scalar_div_into(out: torch.Tensor, b: Any, c: float) -> Any:
     return torch.div(scalar_like(c, out), b, out=out)
 
 
+def _tanh_into(out: torch.Tensor, a: Any) -> Any:
+    """tanh(a) = 2*sigmoid(2a) - 1 for float32 on CPU (eager, into a buffer).
+
+    torch's eager CPU ``tanh`` (MKL's high-accuracy vector tanh) measured 3-8x the cost of
+    ``sigmoid`` here (about 10 ns against 0.5-1.5 ns per float32 element at 65K elements, one
+    thread), more than a whole built-in GELU forward; three passes through ``sigmoid`` cost a
+    third of it. Absolute error at most 2e-7 (torch's tanh: 3e-8), which is float32's rounding
+    of values near +-1; near 0 the error stays absolute (2e-7), not relative. Exact in the
+    limits (+-1, NaN stays NaN). Other dtypes and devices keep ``torch.tanh``.
+    """
+    if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"):
+        return torch.tanh(a, out=out)
+    torch.mul(a, 2.0, out=out)
+    torch.sigmoid(out, out=out)
+    return torch.add(scalar_like(-1.0, out), out, alpha=2.0, out=out)
+
+
 def _step_into(out: torch.Tensor, a: Any) -> Any:
     return torch.gt(a, 0, out=out)
 
@@ -274,7 +291,7 @@ INTO_OPS: dict[str, Callable[..., Any] | None] = {
     "sin": _unary(torch.sin),
     "cos": _unary(torch.cos),
     "tan": _unary(torch.tan),
-    "tanh": _unary(torch.tanh),
+    "tanh": _tanh_into,
     "exp": _unary(torch.exp),
     "log": _unary(torch.log),
     "abs": _unary(torch.abs),

@@ -1,0 +1,212 @@
+"""What a user feels: one training epoch of the paper's networks with each activation.
+
+The paper's Light network (d-64-32-1, the activation at both hidden layers) and its Heavy
+network shape (d-200-100-1, BatchNorm, Dropout 0.3; here with the activation under test in
+place of ReLU) are trained for one epoch on 80,000 x 54 standardised rows (synthetic, the
+shape of the forest cover data), batch 1024, Adam, BCE, exactly the loop of
+:func:`nsad_lib.paper.protocol.fit_model`. For every bundled registry entry (eager, default
+settings: ``nsad_lib.get(id)`` as the protocol builds it) the epoch time is divided by ReLU's
+(and GELU's) epoch time *in the same round*; each round times every activation once in a
+rotating order, and a ratio is the median over rounds (warm-up rounds dropped). Runs at 1 and
+2 torch threads, one after the other, in one process.
+
+    python benchmarks/training.py            # full run: 5 rounds, 1 and 2 threads (~5-10 min, 2 cores)
+    python benchmarks/training.py --quick    # 20,000 rows, 3 rounds, 1 thread (< 1 min)
+    python benchmarks/training.py --networks light --threads 1 --entries gelu-v1 forest-v1
+
+Results: benchmarks/out/training.{json,md} (``--quick``: training_quick.*), untracked;
+``--update-results`` writes the committed benchmarks/results/training*.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _paths import UPDATE_HELP, output_stem  # noqa: E402
+
+from nsad_lib.paper.protocol import activation_factory, light_model  # noqa: E402
+from nsad_lib.registry.store import list_entries  # noqa: E402
+
+Factory = Callable[[], nn.Module]
+REFERENCES = ("relu", "gelu")
+TARGET = 1.2  # issue 20: Light/Heavy epoch with each bundled entry at most 1.2x ReLU's (1 thread)
+
+
+def heavy_network(d: int, act: Factory) -> nn.Sequential:
+    """The Heavy network's shape (paper: ReLU) with ``act`` at both hidden layers."""
+    return nn.Sequential(
+        nn.Linear(d, 200), nn.BatchNorm1d(200), act(), nn.Dropout(0.3),
+        nn.Linear(200, 100), nn.BatchNorm1d(100), act(), nn.Dropout(0.3),
+        nn.Linear(100, 1), nn.Sigmoid(),
+    )
+
+
+def build(network: str, d: int, act: Factory) -> nn.Module:
+    return light_model(d, act) if network == "light" else heavy_network(d, act)
+
+
+def synthetic(rows: int, d: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standardised features and a binary label that depends on them (a logistic model)."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(rows, d, generator=g)
+    w = torch.randn(d, generator=g) / d**0.5
+    y = (torch.rand(rows, generator=g) < torch.sigmoid(X @ w + 0.3 * torch.sin(3 * X[:, 0]))).float().reshape(-1, 1)
+    return X, y
+
+
+class Trainer:
+    """One model + Adam; :meth:`epoch` runs fit_model's inner loop once and returns its time."""
+
+    def __init__(self, network: str, act: Factory, X: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.model = build(network, X.shape[1], act).to(X.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss = nn.BCELoss()
+        self.X, self.y, self.batch = X, y, batch
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def epoch(self) -> float:
+        model, opt, loss_fn, X, y, batch = self.model, self.opt, self.loss, self.X, self.y, self.batch
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(X), generator=self.generator).to(X.device)
+        for begin in range(0, len(X), batch):
+            idx = order[begin:begin + batch]
+            if len(idx) < 2:
+                continue
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(torch.nan_to_num(model(X[idx]), nan=0.5), y[idx])
+            loss.backward()
+            opt.step()
+        if X.device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+
+def measure(network: str, specs: list[str], X: torch.Tensor, y: torch.Tensor, args: argparse.Namespace) -> dict[str, Any]:
+    trainers = {s: Trainer(network, activation_factory(s), X, y, args.batch, args.seed) for s in specs}
+    times: dict[str, list[float]] = {s: [] for s in specs}
+    rounds = args.warmup + args.repeats
+    for r in range(rounds):
+        k = r % len(specs)
+        for s in specs[k:] + specs[:k]:
+            t = trainers[s].epoch()
+            if r >= args.warmup:
+                times[s].append(t)
+    result: dict[str, Any] = {"epoch_s": {}, "ratio": {}}
+    for s in specs:
+        result["epoch_s"][s] = statistics.median(times[s])
+        result["ratio"][s] = {
+            ref: statistics.median(t / u for t, u in zip(times[s], times[ref])) for ref in REFERENCES
+        }
+        rel = sorted(t / u for t, u in zip(times[s], times["relu"]))
+        result["ratio"][s]["relu_range"] = [rel[0], rel[-1]]
+    return result
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}
+
+
+def load() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# One training epoch, ratio to ReLU (and GELU) in the same round",
+        "",
+        f"{report['rows']:,} x {report['features']} rows, batch {report['batch']}, Adam, BCE; median of "
+        f"{report['repeats']} rotating rounds after {report['warmup']} warm-up; {report['machine']['cpu']}, "
+        f"torch {report['machine']['torch']}; load average {report['load_before']} -> {report['load_after']}.",
+        "",
+    ]
+    for key, res in report["runs"].items():
+        network, threads = key.split("@")
+        relu = res["epoch_s"]["relu"]
+        lines += [f"## {network}, {threads} thread(s): ReLU epoch {relu * 1000:.0f} ms", "",
+                  "| activation | / ReLU | (min-max) | / GELU | epoch ms |", "|---|---:|---:|---:|---:|"]
+        for s, ratio in res["ratio"].items():
+            lo, hi = ratio["relu_range"]
+            lines.append(f"| {s} | {ratio['relu']:.2f} | {lo:.2f}-{hi:.2f} | {ratio['gelu']:.2f} | {res['epoch_s'][s] * 1000:.0f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="20,000 rows, 3 rounds, 1 thread")
+    ap.add_argument("--rows", type=int, help="rows (default 80,000; quick 20,000)")
+    ap.add_argument("--features", type=int, default=54)
+    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--repeats", type=int, help="timed rounds (default 5; quick 3)")
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--threads", type=int, nargs="*", help="torch thread counts (default 1 2; quick 1)")
+    ap.add_argument("--networks", nargs="*", default=["light", "heavy"], choices=["light", "heavy"])
+    ap.add_argument("--entries", nargs="*", help="registry ids (default: every bundled entry)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (benchmarks/gpu.sh)")
+    ap.add_argument("--out", type=Path, help="results stem (default benchmarks/out/training[_quick])")
+    ap.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
+    args = ap.parse_args(argv)
+    args.rows = args.rows or (20_000 if args.quick else 80_000)
+    args.repeats = args.repeats or (3 if args.quick else 5)
+    threads = args.threads or ([1] if args.quick else [1, 2])
+    entries = args.entries or [e.id for e in list_entries()]
+    specs = [*REFERENCES, *[e for e in entries if e not in REFERENCES]]
+    X, y = synthetic(args.rows, args.features, args.seed)
+    X, y = X.to(args.device), y.to(args.device)
+    report: dict[str, Any] = {
+        "date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "load_before": load(),
+        "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu", "threads": threads,
+        "rows": args.rows, "features": args.features, "batch": args.batch, "repeats": args.repeats,
+        "warmup": args.warmup, "runs": {},
+    }
+    for n in threads:
+        torch.set_num_threads(n)
+        for network in args.networks:
+            res = measure(network, specs, X, y, args)
+            report["runs"][f"{network}@{n}"] = res
+            worst = max((r["relu"], s) for s, r in res["ratio"].items() if s not in REFERENCES)
+            print(f"{network}, {n} thread(s): ReLU {res['epoch_s']['relu'] * 1000:.0f} ms; GELU {res['ratio']['gelu']['relu']:.2f}x; "
+                  f"worst entry {worst[1]} {worst[0]:.2f}x", flush=True)
+            for s, r in res["ratio"].items():
+                print(f"  {s:28s} {r['relu']:.2f}x ReLU  {r['gelu']:.2f}x GELU", flush=True)
+    report["load_after"] = load()
+    name = "training_quick" if args.quick else "training"
+    stem = output_stem(name if args.device == "cpu" else f"{name}_{args.device}", args.out, args.update_results)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(markdown(report))
+    print(f"wrote {stem}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""Issue 20's eager fast paths stay exact: f' saved by the forward, the float32 tanh, small tensors."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+import torch
+
+import nsad_lib
+from nsad_lib.nn.activation import SymbolicActivation
+from nsad_lib.nn.executor import saves_derivative
+from nsad_lib.nn.ops import INTO_OPS
+from nsad_lib.registry.store import list_entries
+
+ENTRIES = [e.id for e in list_entries()]
+
+
+def _saved(act: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    saved: list[torch.Tensor] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        act(x)
+    return saved
+
+
+@pytest.mark.parametrize("trainable", [False, True])
+@pytest.mark.parametrize("entry_id", ENTRIES)
+def test_gradients_match_composed_autograd(entry_id: str, trainable: bool) -> None:
+    """float32 (64x33, the Light network's scale) against autograd through the plain composed ops."""
+    act = nsad_lib.get(entry_id, trainable=trainable)
+    x = (torch.randn(64, 33, generator=torch.Generator().manual_seed(1)) * 2).requires_grad_()
+    g = torch.randn(64, 33, generator=torch.Generator().manual_seed(2))
+    y = act(x)
+    grads = torch.autograd.grad(y, [x, *[p for p in act.parameters()]], g)
+    xr = x.detach().double().requires_grad_()
+    ref_act = nsad_lib.get(entry_id, trainable=trainable).double()
+    yr = ref_act.forward_composed(xr)
+    ref = torch.autograd.grad(yr, [xr, *[p for p in ref_act.parameters()]], g.double())
+    torch.testing.assert_close(y.double(), yr, atol=2e-6, rtol=1e-5)
+    for got, want in zip(grads, ref):
+        torch.testing.assert_close(got.double(), want, atol=1e-5 * max(1.0, float(want.abs().max())), rtol=1e-4)
+
+
+@pytest.mark.parametrize("trainable", [False, True])
+@pytest.mark.parametrize("entry_id", ENTRIES)
+def test_gradcheck_float64(entry_id: str, trainable: bool) -> None:
+    act = nsad_lib.get(entry_id, trainable=trainable).double()
+    x = torch.linspace(-3.1, 2.9, 23, dtype=torch.float64).reshape(1, 23).requires_grad_()
+    if entry_id.startswith("relu") or entry_id.startswith("spambase"):  # kinks at 0: keep off them
+        x = (x.detach() + 0.037).requires_grad_()
+    if trainable:
+        assert torch.autograd.gradcheck(lambda t, *p: act(t), (x, *act.parameters()), eps=1e-6, atol=1e-6)
+    else:
+        assert torch.autograd.gradcheck(act, (x,), eps=1e-6, atol=1e-6)
+
+
+def test_frozen_formula_saves_its_derivative_not_x() -> None:
+    act = nsad_lib.get("gelu-v1")
+    assert saves_derivative(act._program)
+    x = torch.randn(128, 8, requires_grad=True)
+    saved = _saved(act, x)
+    assert len(saved) == 1 and saved[0].shape == x.shape
+    assert saved[0].data_ptr() != x.data_ptr()
+    xd = x.detach().double()
+    expected = 0.5 * (1 + torch.erf(xd / 2**0.5)) + xd * torch.exp(-xd * xd / 2) / (2 * torch.pi) ** 0.5
+    torch.testing.assert_close(saved[0].double(), expected, atol=1e-6, rtol=1e-5)
+
+
+def test_cost_model_keeps_x_where_recomputing_is_cheap() -> None:
+    assert not saves_derivative(nsad_lib.get("relu-v1")._program)  # step(x) from x: one pass
+
+
+def test_trainable_constants_keep_saving_x() -> None:
+    act = nsad_lib.get("forest-v1", trainable=True)
+    x = torch.randn(32, 4, requires_grad=True)
+    saved = _saved(act, x)
+    assert len(saved) == 1 and saved[0].data_ptr() == x.data_ptr()
+
+
+def test_double_backward_of_saved_derivative() -> None:
+    act = SymbolicActivation("x*erf(x) + cos(x)").double()
+    x = torch.randn(9, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(act, (x,), eps=1e-6, atol=1e-5)
+
+
+def test_double_backward_without_the_input_is_a_clear_error() -> None:
+    act = SymbolicActivation("x*erf(x) + cos(x)").double()
+    leaf = torch.randn(9, dtype=torch.float64, requires_grad=True)
+    y = act(leaf * 2)  # the input (leaf * 2) is referenced by nobody after this line
+    gc.collect()
+    with pytest.raises(RuntimeError, match="double backward"):
+        torch.autograd.grad(y.sum(), leaf, create_graph=True)
+
+
+def test_tanh_into_float32_accuracy() -> None:
+    x = torch.cat([torch.linspace(-30, 30, 400_001), torch.tensor([0.0, -0.0, 1e-30, float("inf"), -float("inf"), float("nan")])])
+    out = torch.empty_like(x)
+    got = INTO_OPS["tanh"](out, x)
+    want = torch.tanh(x.double())
+    finite = torch.isfinite(x)
+    assert float((got.double() - want)[finite].abs().max()) <= 2.5e-7
+    assert got[-3] == 1.0 and got[-2] == -1.0 and torch.isnan(got[-1])
+    # other dtypes keep torch.tanh exactly
+    xd = torch.linspace(-5, 5, 101, dtype=torch.float64)
+    torch.testing.assert_close(INTO_OPS["tanh"](torch.empty_like(xd), xd), torch.tanh(xd), atol=0, rtol=0)
+
+
+def test_large_input_chunked_joint_forward() -> None:
+    """Inputs past the chunk size (CPU, one thread) give the same f and f' as one piece."""
+    act = SymbolicActivation("x*erf(x) + cos(x)")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x = torch.randn(3 * (1 << 20) + 5, requires_grad=True)
+        y = act(x)
+        y.backward(torch.ones_like(y))
+    finally:
+        torch.set_num_threads(threads)
+    xd = x.detach().double()
+    torch.testing.assert_close(y.double(), xd * torch.erf(xd) + torch.cos(xd), atol=2e-6, rtol=1e-5)
+    want = torch.erf(xd) + xd * 2 / torch.pi**0.5 * torch.exp(-xd * xd) - torch.sin(xd)
+    torch.testing.assert_close(x.grad.double(), want, atol=2e-6, rtol=1e-5)
