@@ -3,6 +3,12 @@ content key; results go to the grid's append-only store as they finish; a grid r
 every key already stored. Executors: ``local`` (a process pool, one torch thread per worker) and
 ``ray`` (Ray tasks; each dataset is put in the object store once). Ray is imported only here,
 only for ``executor="ray"``.
+
+An activation is a spec string: a torch builtin (``relu``), a registry id or Hub reference (see
+:func:`nsad_lib.paper.protocol.activation_factory`), or ``formula:TEXT[;NAME=VALUE,...]``, a
+formula read in the worker by the safe parser (:meth:`nsad_lib.formula.Formula.parse`, never
+``eval``) with its named constants trainable from the given initial values (what a discovery
+search trains; :func:`formula_spec` writes one).
 """
 
 from __future__ import annotations
@@ -21,10 +27,49 @@ from nsad_lib.bench.store import ResultStore
 from nsad_lib.errors import NsadError
 
 __all__ = ["PROTOCOL", "RunSpec", "plan", "validate", "execute", "run_grid", "environment",
-           "check_ray_address", "EXECUTORS"]
+           "check_ray_address", "EXECUTORS", "FORMULA_PREFIX", "formula_spec", "activation_of"]
 
 PROTOCOL = "paper-80/20-adam-bs1024"  # nsad_lib.paper.protocol.train_and_evaluate's protocol
 EXECUTORS = ("local", "ray")
+FORMULA_PREFIX = "formula:"
+
+
+def formula_spec(formula) -> str:  # noqa: ANN001 - a nsad_lib.formula.Formula
+    """The activation spec of ``formula``: ``formula:TEXT`` plus ``;a=V,b=W`` for its constants."""
+    params = ",".join(f"{k}={float(v)!r}" for k, v in formula.parameters.items())
+    return FORMULA_PREFIX + formula.canonical + (f";{params}" if params else "")
+
+
+def _parse_formula_spec(spec: str):  # -> Formula
+    from nsad_lib.formula import Formula
+
+    text, _, params = spec[len(FORMULA_PREFIX):].partition(";")
+    values: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in params.split(","))):
+        name, eq, value = item.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            eq = ""
+        if not eq or not name.strip():
+            raise NsadError(f"activation {spec!r}: constants are NAME=NUMBER separated by commas, got {item!r}")
+    return Formula.parse(text, values)
+
+
+def activation_of(spec: str):  # -> the factory train_and_evaluate takes, or the spec itself
+    """``formula:`` specs become a factory of trainable :class:`SymbolicActivation` modules (parsed
+    safely; a bad formula raises here); every other spec is returned as it is."""
+    if not isinstance(spec, str) or not spec.startswith(FORMULA_PREFIX):
+        return spec
+    formula = _parse_formula_spec(spec)
+
+    def make(**_: object):  # -> nn.Module
+        from nsad_lib.nn.activation import SymbolicActivation
+
+        return SymbolicActivation(formula, trainable=True)
+
+    make.__name__ = spec
+    return make
 
 
 @dataclass(frozen=True)
@@ -76,7 +121,7 @@ def validate(activations: Iterable[str], models: Iterable[str] = ("light",)) -> 
         if model not in ("light", "heavy"):
             raise NsadError(f"--models: unknown model {model!r}; use light and/or heavy")
     for act in activations:
-        activation_factory(act)
+        activation_factory(activation_of(act))
 
 
 _ENV: dict[str, object] = {}
@@ -116,7 +161,7 @@ def execute(spec: RunSpec, dataset) -> dict:  # noqa: ANN001 - a Dataset
     torch.set_num_threads(spec.torch_threads)
     start = time.perf_counter()
     try:
-        result = train_and_evaluate(dataset, spec.model, spec.activation, spec.seed, epochs=spec.epochs,
+        result = train_and_evaluate(dataset, spec.model, activation_of(spec.activation), spec.seed, epochs=spec.epochs,
                                     batch_size=spec.batch_size, lr=spec.lr)
     except Exception as exc:  # recorded, not raised: the grid goes on
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
