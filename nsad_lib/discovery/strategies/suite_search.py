@@ -112,7 +112,7 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
 
     def run_batch(batch: list[tuple[str, Any, Any]]) -> None:
         specs = {(k, n, s): spec(n, runner.formula_spec(f), s) for k, f, _t in batch for n in names for s in seeds}
-        todo = list(relu_specs.values()) + list(specs.values())
+        todo = ([] if relu_points else list(relu_specs.values())) + list(specs.values())  # ReLU: once
         got = runner.run_grid(todo, datasets, store, executor=executor, workers=workers, ray_session=ray_session)
         for c in counts:
             counts[c] += got[c]
