@@ -213,3 +213,26 @@ def test_cli_suite_search_needs_out(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--out DIR" in err[0]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install 'nsad-lib[ray]')")
+def test_ray_search_matches_local(tmp_path, one_torch_thread):
+    """A real local Ray instance (2 CPUs, started and shut down by the search): the same formulas
+    and scores as the local executor, every record made by Ray."""
+    import ray
+
+    local = _search(tmp_path, "local", evaluations=6, epochs=1)
+    remote = _search(tmp_path, "ray", evaluations=6, epochs=1, executor="ray", workers=2)
+    assert not ray.is_initialized()
+    assert remote.search.scored == local.search.scored
+    records = [json.loads(line) for line in (tmp_path / "ray" / "results.jsonl").read_text().splitlines()]
+    assert {r["executor"] for r in records} == {"ray"} and len(records) == 2 * 6 + 2
+    assert remote.entry.provenance["executor"] == {"name": "ray", "workers": 2}
+
+
+def test_two_local_workers_match_one(tmp_path, one_torch_thread):
+    """One process pool for the whole search (runner.LocalPool), the same result as one worker."""
+    one = _search(tmp_path, "w1", evaluations=20, epochs=1)
+    two = _search(tmp_path, "w2", evaluations=20, epochs=1, workers=2)
+    assert two.search.scored == one.search.scored and two.search.facts["generations"] >= 1
+    assert two.counts == one.counts

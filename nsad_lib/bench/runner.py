@@ -27,7 +27,7 @@ from nsad_lib.bench.store import ResultStore
 from nsad_lib.errors import NsadError
 
 __all__ = ["PROTOCOL", "RunSpec", "plan", "validate", "execute", "run_grid", "environment",
-           "check_ray_address", "EXECUTORS", "FORMULA_PREFIX", "formula_spec", "activation_of"]
+           "check_ray_address", "EXECUTORS", "LocalPool", "local_pool", "FORMULA_PREFIX", "formula_spec", "activation_of"]
 
 PROTOCOL = "paper-80/20-adam-bs1024"  # nsad_lib.paper.protocol.train_and_evaluate's protocol
 EXECUTORS = ("local", "ray")
@@ -217,25 +217,60 @@ def _run_local(specs: list[RunSpec], datasets: dict, workers: int, done: Callabl
         finally:
             torch.set_num_threads(previous)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     used = {s.dataset for s in specs}
-    shipped = {k: v for k, v in datasets.items() if k in used}
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(shipped,))
+    pool = _spawn_pool(workers, {k: v for k, v in datasets.items() if k in used})
     try:
-        futures = {pool.submit(_local_task, spec): spec for spec in specs}
-        for future in as_completed(futures):
-            spec = futures[future]
-            try:
-                body = future.result()
-            except Exception as exc:  # a worker died (killed, out of memory)
-                body = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0,
-                        "env": {}}
-            done(spec, body)
+        _drain(pool, specs, done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _spawn_pool(workers: int, datasets: dict):  # -> ProcessPoolExecutor
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(datasets,))
+
+
+def _drain(pool, specs: list[RunSpec], done: Callable[[RunSpec, dict], None]) -> None:  # noqa: ANN001
+    from concurrent.futures import as_completed
+
+    futures = {pool.submit(_local_task, spec): spec for spec in specs}
+    for future in as_completed(futures):
+        spec = futures[future]
+        try:
+            body = future.result()
+        except Exception as exc:  # a worker died (killed, out of memory)
+            body = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0,
+                    "env": {}}
+        done(spec, body)
+
+
+class LocalPool:
+    """A local process pool kept open across :func:`run_grid` calls (pass it as ``ray_session``
+    with ``executor="local"``): a discovery search runs one grid per generation, and starting
+    the workers (spawn, import torch) once instead of per generation is what lets it scale."""
+
+    def __init__(self, workers: int):
+        self.workers, self.pool, self.shipped = workers, None, None
+
+    def __enter__(self) -> "LocalPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def run(self, specs: list[RunSpec], datasets: dict, done: Callable[[RunSpec, dict], None]) -> None:
+        if self.workers <= 1:
+            _run_local(specs, datasets, 1, done)
+            return
+        if self.pool is None or self.shipped != set(datasets):  # the workers hold the datasets
+            self.__exit__()
+            self.pool, self.shipped = _spawn_pool(self.workers, dict(datasets)), set(datasets)
+        _drain(self.pool, specs, done)
 
 
 # ---------------------------------------------------------------- Ray
@@ -336,6 +371,11 @@ def session(executor: str, workers: int, address: str | None = None):  # -> cont
     return RaySession(workers, address) if executor == "ray" else _NoSession()
 
 
+def local_pool(workers: int) -> LocalPool:
+    """A :class:`LocalPool` of ``workers`` processes (started on its first grid, closed on exit)."""
+    return LocalPool(workers)
+
+
 def _cost(spec: RunSpec, datasets: dict) -> float:
     ds = datasets[spec.dataset]
     return ds.n_rows * (ds.n_features + 64) * (3.0 if spec.model == "heavy" else 1.0)
@@ -346,7 +386,8 @@ def run_grid(specs: Sequence[RunSpec], datasets: dict, store: ResultStore, *, ex
              on_record: Callable[[dict, int, int, int], None] | None = None) -> dict[str, int]:
     """Run every spec whose key is not stored yet; append each record as it finishes.
 
-    ``on_record(record, done, total, failures)`` follows progress. Returns counts:
+    ``on_record(record, done, total, failures)`` follows progress. ``ray_session`` is a started
+    :class:`RaySession` (``executor="ray"``) or a :class:`LocalPool` (``executor="local"``) to reuse. Returns counts:
     ``total``, ``skipped`` (already stored), ``ran``, ``failed``.
     """
     done_keys = store.done_keys()
@@ -365,7 +406,9 @@ def run_grid(specs: Sequence[RunSpec], datasets: dict, store: ResultStore, *, ex
 
     if not todo:
         return counts
-    if executor == "ray":
+    if executor == "local" and isinstance(ray_session, LocalPool):
+        ray_session.run(todo, datasets, done)
+    elif executor == "ray":
         if ray_session is None:
             with RaySession(workers, None) as own:
                 own.run(todo, datasets, done)

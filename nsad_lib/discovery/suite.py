@@ -173,7 +173,11 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
                                  workers=workers, address=address, out=out, split_seed=split_seed,
                                  registry=registry, dry_run=dry_run)
     started = time.monotonic()
-    with runner.session(executor, workers, address) as ray_session:  # Ray fails here, before any write
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        ray_session = stack.enter_context(runner.session(executor, workers, address))  # Ray fails here, unwritten
+        pool = stack.enter_context(runner.local_pool(workers)) if executor == "local" else ray_session
         loader = load or suite_module.load
         data = {n: loader(n) for n in args.names}
         say(f"{suite} {args.split['split']} half (split seed {args.split['split_seed']}): "
@@ -187,7 +191,7 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
         found = suite_search.run(data, store, seed=seed, evaluations=args.work["evaluations"],
                                  population=population, generations=generations, epochs=epochs, repeats=repeats,
                                  family=family, executor=executor, workers=workers,
-                                 ray_session=ray_session if executor == "ray" else None, progress=say)
+                                 ray_session=pool, progress=say)
     wall = time.monotonic() - started
     if not found.candidates:
         raise NsadError("the suite search found no usable formula (every one failed or is ReLU); raise --evaluations")
