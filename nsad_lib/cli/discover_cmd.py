@@ -19,6 +19,7 @@ import typer
 
 from nsad_lib.cli._options import (
     BackendOpt,
+    DataOpt,
     FamilyOpt,
     JsonOpt,
     PositiveOpt,
@@ -33,10 +34,8 @@ from nsad_lib.cli._options import (
 EXIT_NOT_BETTER = 3
 
 _SUITE = "Suite search (--suite)"
-OptionalDataOpt = Annotated[Optional[str], typer.Option(
-    "--data", "-d",
-    help="A dataset name (see nsad-lib data list; sample:NAME for a shipped sample) or a CSV/TSV/Parquet/NPZ "
-         "file. Give --data or --suite.")]
+#: ``--data`` as every command spells it, but optional here (``--suite`` is the other source).
+OptionalDataOpt = Annotated[Optional[str], typer.Option("--data", "-d", help=DataOpt.__metadata__[0].help)]
 
 
 def discover_command(
