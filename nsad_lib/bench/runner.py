@@ -3,6 +3,12 @@ content key; results go to the grid's append-only store as they finish; a grid r
 every key already stored. Executors: ``local`` (a process pool, one torch thread per worker) and
 ``ray`` (Ray tasks; each dataset is put in the object store once). Ray is imported only here,
 only for ``executor="ray"``.
+
+An activation is a spec string: a torch builtin (``relu``), a registry id or Hub reference (see
+:func:`nsad_lib.paper.protocol.activation_factory`), or ``formula:TEXT[;NAME=VALUE,...]``, a
+formula read in the worker by the safe parser (:meth:`nsad_lib.formula.Formula.parse`, never
+``eval``) with its named constants trainable from the given initial values (what a discovery
+search trains; :func:`formula_spec` writes one).
 """
 
 from __future__ import annotations
@@ -21,10 +27,49 @@ from nsad_lib.bench.store import ResultStore
 from nsad_lib.errors import NsadError
 
 __all__ = ["PROTOCOL", "RunSpec", "plan", "validate", "execute", "run_grid", "environment",
-           "check_ray_address", "EXECUTORS"]
+           "check_ray_address", "EXECUTORS", "LocalPool", "local_pool", "FORMULA_PREFIX", "formula_spec", "activation_of"]
 
 PROTOCOL = "paper-80/20-adam-bs1024"  # nsad_lib.training.protocol.train_and_evaluate's protocol
 EXECUTORS = ("local", "ray")
+FORMULA_PREFIX = "formula:"
+
+
+def formula_spec(formula) -> str:  # noqa: ANN001 - a nsad_lib.formula.Formula
+    """The activation spec of ``formula``: ``formula:TEXT`` plus ``;a=V,b=W`` for its constants."""
+    params = ",".join(f"{k}={float(v)!r}" for k, v in formula.parameters.items())
+    return FORMULA_PREFIX + formula.canonical + (f";{params}" if params else "")
+
+
+def _parse_formula_spec(spec: str):  # -> Formula
+    from nsad_lib.formula import Formula
+
+    text, _, params = spec[len(FORMULA_PREFIX):].partition(";")
+    values: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in params.split(","))):
+        name, eq, value = item.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            eq = ""
+        if not eq or not name.strip():
+            raise NsadError(f"activation {spec!r}: constants are NAME=NUMBER separated by commas, got {item!r}")
+    return Formula.parse(text, values)
+
+
+def activation_of(spec: str):  # -> the factory train_and_evaluate takes, or the spec itself
+    """``formula:`` specs become a factory of trainable :class:`SymbolicActivation` modules (parsed
+    safely; a bad formula raises here); every other spec is returned as it is."""
+    if not isinstance(spec, str) or not spec.startswith(FORMULA_PREFIX):
+        return spec
+    formula = _parse_formula_spec(spec)
+
+    def make(**_: object):  # -> nn.Module
+        from nsad_lib.nn.activation import SymbolicActivation
+
+        return SymbolicActivation(formula, trainable=True)
+
+    make.__name__ = spec
+    return make
 
 
 @dataclass(frozen=True)
@@ -82,7 +127,7 @@ def validate(activations: Iterable[str], models: Iterable[str] = ("light",)) -> 
         if model not in ("light", "heavy"):
             raise NsadError(f"--models: unknown model {model!r}; use light and/or heavy")
     for act in activations:
-        activation_factory(act)
+        activation_factory(activation_of(act))
 
 
 _ENV: dict[str, object] = {}
@@ -123,8 +168,9 @@ def execute(spec: RunSpec, dataset) -> dict:  # noqa: ANN001 - a Dataset
     start = time.perf_counter()
     try:
         excluded = held_out_rows(dataset) if spec.hold_out else None
-        result = train_and_evaluate(dataset, spec.model, spec.activation, spec.seed, epochs=spec.epochs,
-                                    batch_size=spec.batch_size, lr=spec.lr, exclude_rows=excluded)
+        result = train_and_evaluate(dataset, spec.model, activation_of(spec.activation), spec.seed,
+                                    epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr,
+                                    exclude_rows=excluded)
     except Exception as exc:  # recorded, not raised: the grid goes on
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return {"status": "failed", "error": f"{type(exc).__name__}: {message}",
@@ -213,24 +259,59 @@ def _run_local(specs: list[RunSpec], datasets: dict, workers: int, done: Callabl
         finally:
             torch.set_num_threads(previous)
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     used = {s.dataset for s in specs}
-    shipped = {k: v for k, v in datasets.items() if k in used}
-    pool = ProcessPoolExecutor(workers, mp_context=start_context(),
-                               initializer=_init_worker, initargs=(shipped,))
+    pool = _start_pool(workers, {k: v for k, v in datasets.items() if k in used})
     try:
-        futures = {pool.submit(_local_task, spec): spec for spec in specs}
-        for future in as_completed(futures):
-            spec = futures[future]
-            try:
-                body = future.result()
-            except Exception as exc:  # a worker died (killed, out of memory)
-                body = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0,
-                        "env": {}}
-            done(spec, body)
+        _drain(pool, specs, done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_pool(workers: int, datasets: dict):  # -> ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=start_context(), initializer=_init_worker,
+                               initargs=(datasets,))
+
+
+def _drain(pool, specs: list[RunSpec], done: Callable[[RunSpec, dict], None]) -> None:  # noqa: ANN001
+    from concurrent.futures import as_completed
+
+    futures = {pool.submit(_local_task, spec): spec for spec in specs}
+    for future in as_completed(futures):
+        spec = futures[future]
+        try:
+            body = future.result()
+        except Exception as exc:  # a worker died (killed, out of memory)
+            body = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0,
+                    "env": {}}
+        done(spec, body)
+
+
+class LocalPool:
+    """A local process pool kept open across :func:`run_grid` calls (pass it as ``ray_session``
+    with ``executor="local"``): a discovery search runs one grid per generation, and starting
+    the workers (spawn, import torch) once instead of per generation is what lets it scale."""
+
+    def __init__(self, workers: int):
+        self.workers, self.pool, self.shipped = workers, None, None
+
+    def __enter__(self) -> "LocalPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def run(self, specs: list[RunSpec], datasets: dict, done: Callable[[RunSpec, dict], None]) -> None:
+        if self.workers <= 1:
+            _run_local(specs, datasets, 1, done)
+            return
+        if self.pool is None or self.shipped != set(datasets):  # the workers hold the datasets
+            self.__exit__()
+            self.pool, self.shipped = _start_pool(self.workers, dict(datasets)), set(datasets)
+        _drain(self.pool, specs, done)
 
 
 # ---------------------------------------------------------------- Ray
@@ -331,6 +412,11 @@ def session(executor: str, workers: int, address: str | None = None):  # -> cont
     return RaySession(workers, address) if executor == "ray" else _NoSession()
 
 
+def local_pool(workers: int) -> LocalPool:
+    """A :class:`LocalPool` of ``workers`` processes (started on its first grid, closed on exit)."""
+    return LocalPool(workers)
+
+
 def _cost(spec: RunSpec, datasets: dict) -> float:
     ds = datasets[spec.dataset]
     return ds.n_rows * (ds.n_features + 64) * (3.0 if spec.model == "heavy" else 1.0)
@@ -341,7 +427,8 @@ def run_grid(specs: Sequence[RunSpec], datasets: dict, store: ResultStore, *, ex
              on_record: Callable[[dict, int, int, int], None] | None = None) -> dict[str, int]:
     """Run every spec whose key is not stored yet; append each record as it finishes.
 
-    ``on_record(record, done, total, failures)`` follows progress. Returns counts:
+    ``on_record(record, done, total, failures)`` follows progress. ``ray_session`` is a started
+    :class:`RaySession` (``executor="ray"``) or a :class:`LocalPool` (``executor="local"``) to reuse. Returns counts:
     ``total``, ``skipped`` (already stored), ``ran``, ``failed``.
     """
     done_keys = store.done_keys()
@@ -360,7 +447,9 @@ def run_grid(specs: Sequence[RunSpec], datasets: dict, store: ResultStore, *, ex
 
     if not todo:
         return counts
-    if executor == "ray":
+    if executor == "local" and isinstance(ray_session, LocalPool):
+        ray_session.run(todo, datasets, done)
+    elif executor == "ray":
         if ray_session is None:
             with RaySession(workers, None) as own:
                 own.run(todo, datasets, done)

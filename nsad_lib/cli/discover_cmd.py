@@ -1,5 +1,8 @@
 """``nsad-lib discover`` (and ``nsad-lib demo``): find an activation on data, register it.
 
+``--data DATA`` searches one dataset; ``--suite NAME --split source`` searches the source half of
+a benchmark suite (:mod:`nsad_lib.discovery.suite`), evaluations run by the benchmark runner.
+
 Exit codes: 0 an entry was found (and written unless ``--dry-run``); 2 bad input (before any data
 is loaded) or ``--time-limit`` passed; 3 the best formula does not beat Light ReLU on validation,
 so nothing was written (``--keep-if-worse`` writes it anyway and exits 0).
@@ -30,9 +33,12 @@ from nsad_lib.cli._options import (
 #: Exit code when the best formula does not beat Light ReLU and nothing was written.
 EXIT_NOT_BETTER = 3
 
+_SUITE = "Suite search (--suite)"
+#: ``--data`` as every command spells it, but optional here (``--suite`` is the other source).
+OptionalDataOpt = Annotated[Optional[str], typer.Option("--data", "-d", help=DataOpt.__metadata__[0].help)]
+
 
 def discover_command(
-    data: DataOpt,
     name: Annotated[str, typer.Option("--name", help="Entry name; the new entry is NAME-v(N+1).")],
     target: TargetOpt = None,
     positive: PositiveOpt = None,
@@ -61,8 +67,60 @@ def discover_command(
         "--max-rows", help="Use at most this many training rows (quick runs).")] = None,
     family: FamilyOpt = "any",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run everything but write nothing.")] = False,
+    data: OptionalDataOpt = None,
+    suite: Annotated[Optional[str], typer.Option(
+        "--suite", rich_help_panel=_SUITE,
+        help="Search the source half of this benchmark suite (tabular-25, quick, paper) instead of --data.")] = None,
+    split: Annotated[Optional[str], typer.Option(
+        "--split", rich_help_panel=_SUITE,
+        help="The half searched: source (the default; the target half is never read by a search).")] = None,
+    datasets: Annotated[Optional[str], typer.Option(
+        "--datasets", rich_help_panel=_SUITE,
+        help="Comma-separated subset of the source half (default: all of it).")] = None,
+    split_seed: Annotated[Optional[int], typer.Option(
+        "--split-seed", rich_help_panel=_SUITE, help="Seed of the suite split (default: the fixed one).")] = None,
+    population: Annotated[int, typer.Option("--population", rich_help_panel=_SUITE,
+                                            help="Formulas kept per generation.")] = 16,
+    generations: Annotated[Optional[int], typer.Option(
+        "--generations", rich_help_panel=_SUITE,
+        help="At most this many generations after the first (default: until --evaluations).")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", rich_help_panel=_SUITE,
+                                        help="Epochs of each training run.")] = 10,
+    eval_seeds: Annotated[int, typer.Option("--eval-seeds", rich_help_panel=_SUITE,
+                                            help="Seeds per (formula, dataset): SEED, SEED+1, ...")] = 1,
+    executor: Annotated[str, typer.Option("--executor", rich_help_panel=_SUITE,
+                                          help="local (a process pool) or ray.")] = "local",
+    workers: Annotated[int, typer.Option("--workers", "-j", rich_help_panel=_SUITE,
+                                         help="Parallel training runs.")] = 1,
+    address: Annotated[Optional[str], typer.Option(
+        "--address", rich_help_panel=_SUITE, help="Ray cluster HOST:PORT (--executor ray).")] = None,
+    out: Annotated[Optional[str], typer.Option(
+        "--out", "-o", rich_help_panel=_SUITE,
+        help="Folder of the search's stored evaluations; the same arguments and folder resume a search.")] = None,
 ) -> None:
-    """Discover an activation formula on the training split of DATA and add it to a registry."""
+    """Discover an activation formula on the training split of DATA (or on the source half of a
+    benchmark suite, --suite) and add it to a registry."""
+    suite_options = {"--split": split, "--datasets": datasets, "--split-seed": split_seed, "--out": out,
+                     "--generations": generations, "--address": address,
+                     "--population": None if population == 16 else population,
+                     "--epochs": None if epochs == 10 else epochs, "--eval-seeds": None if eval_seeds == 1 else eval_seeds,
+                     "--executor": None if executor == "local" else executor, "--workers": None if workers == 1 else workers}
+    if suite is not None or any(v is not None for v in suite_options.values()):
+        _suite_search(suite, data, [k for k, v in suite_options.items() if v is not None], name=name, split=split, datasets=datasets, split_seed=split_seed,
+                      population=population, generations=generations, epochs=epochs, eval_seeds=eval_seeds,
+                      executor=executor, workers=workers, address=address, out=out, family=_value(family),
+                      seed=seed, evaluations=evaluations, budget=budget, registry=registry, dry_run=dry_run,
+                      keep_if_worse=keep_if_worse, as_json=as_json,
+                      single_only={"--target": target, "--positive": positive, "--task": task,
+                                   "--from-pysr-csv": from_pysr_csv, "--max-rows": max_rows,
+                                   "--time-limit": time_limit,
+                                   "--strategy": None if _value(strategy) == "search" else strategy,
+                                   "--backend": None if _value(backend) == "operon" else backend})
+        return
+    if data is None:
+        from nsad_lib.errors import NsadError
+
+        raise NsadError("give --data DATA (one dataset) or --suite NAME (a suite search)")
     result = _run(data, name=name, target=target, positive=positive, task=_value(task), strategy=_value(strategy),
                   backend=_value(backend), budget_s=budget, evaluations=evaluations, seed=seed, registry=registry,
                   from_pysr_csv=from_pysr_csv, max_rows=max_rows, family=_value(family), command=_command_line(),
@@ -73,6 +131,63 @@ def discover_command(
         _print_result(result, keep_if_worse)
     if not result.beats_baseline:
         _explain_not_better(result, keep_if_worse)
+        if not keep_if_worse:
+            raise typer.Exit(EXIT_NOT_BETTER)
+
+
+def _suite_search(suite: Optional[str], data: Optional[str], given: list[str], *, name: str, datasets: Optional[str], single_only: dict,
+                  as_json: bool, seed: int, evaluations: Optional[int], budget: Optional[float], eval_seeds: int,
+                  **options) -> None:
+    """``discover --suite``: check, search the source half, print two lines (or --json); exit 3 if it
+    does not beat ReLU (unless --keep-if-worse)."""
+    from nsad_lib.errors import NsadError
+
+    if suite is None:
+        raise NsadError(f"{', '.join(given)} need{'s' if len(given) == 1 else ''} --suite NAME (a suite search)")
+    if data is not None:
+        raise NsadError("give --data (one dataset) or --suite (a suite search), not both")
+    bad = [flag for flag, value in single_only.items() if value is not None]
+    if bad:
+        raise NsadError(f"{', '.join(bad)} apply to a single-dataset discover (--data), not to --suite")
+    names = [d for d in (datasets or "").split(",") if d.strip()]
+    if datasets is not None and not names:
+        raise NsadError("--datasets needs at least one dataset name")
+    import torch
+    from rich.console import Console
+
+    from nsad_lib.discovery.suite import discover_suite
+
+    torch.set_num_threads(1)
+    console = Console(stderr=True, log_path=False)
+    with console.status("[bold]searching...", spinner="dots") as status:
+        def progress(msg: str) -> None:
+            status.update(f"[bold]{msg}")
+            console.log(msg)
+
+        result = discover_suite(suite=suite, name=name, datasets=names, seed=seed, evaluations=evaluations,
+                                budget_s=budget, repeats=eval_seeds, command=_command_line(), progress=progress,
+                                **options)
+    keep_if_worse = options.get("keep_if_worse", False)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=1))
+    else:
+        e = result.entry
+        m = e.metrics["suite_search"]
+        if result.path:
+            where = f" -> {result.path}"
+        elif not result.beats_baseline and not keep_if_worse:
+            where = " (not written: it does not beat ReLU)"
+        else:
+            where = " (dry run, nothing written)"
+        params = ", ".join(f"{k}={v:.4g}" for k, v in e.parameters.items())
+        typer.echo(f"{e.id}: {e.formula}" + (f"  [{params}; trainable]" if params else "") + where)
+        per = ", ".join(f"{n} {d:+.2f}" for n, d in m["delta_points"].items())
+        typer.echo(f"fitness {m['fitness']:+.3f}; mean Δ {m['mean_delta_points']:+.3f} points vs Light ReLU ({per}); "
+                   f"{result.search.facts['evaluated']} evaluations, {result.counts['ran']} runs trained, "
+                   f"{result.counts['skipped']} from the store; {result.wall_time_s:.0f} s")
+    if not result.beats_baseline:
+        typer.echo("The best formula does not beat Light ReLU on the source half"
+                   + ("" if keep_if_worse else "; nothing written (--keep-if-worse writes it; exit code 3)."), err=True)
         if not keep_if_worse:
             raise typer.Exit(EXIT_NOT_BETTER)
 

@@ -1,0 +1,203 @@
+"""The suite search: the ``search`` strategy's evolution with a fitness measured on several
+datasets at once, every evaluation a task on the benchmark runner.
+
+Fitness of a formula (all in points: accuracy x 100, R² x 100 for regression), with the paired
+difference Δ_d = mean over the seeds of (score of Light+formula - score of Light ReLU) on dataset
+d, both trained by :func:`nsad_lib.bench.runner.execute` (the paper's protocol, the same seeds and
+epochs)::
+
+    fitness = mean_d Δ_d - LOSS_PENALTY * #{d : Δ_d < -LOSS_MARGIN} - COMPLEXITY_WEIGHT * complexity
+
+The evolution reuses :mod:`.search` (its scaffolds, random trees, mutation, crossover, families
+and formula identity). Each generation's new formulas are one batch of runner tasks (formula x
+dataset x seed, activation spec ``formula:TEXT;a=V``), run by ``local`` or ``ray``; the ReLU
+baseline runs are tasks too, so they are computed once and then read from the store. Every record
+goes to the store of ``--out`` as it finishes, so an interrupted search re-run with the same
+arguments re-runs nothing that is stored. The order of evaluation, the population and the
+random draws depend only on the seed and the stored scores, never on completion order, workers
+or the clock: the same arguments give the same formula.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from nsad_lib.discovery.candidates import Candidate, is_relu_family, is_safe
+from nsad_lib.discovery.strategies import search
+from nsad_lib.errors import NsadError
+
+__all__ = ["LOSS_MARGIN", "LOSS_PENALTY", "COMPLEXITY_WEIGHT", "SEARCH_EPOCHS", "FITNESS", "SuiteSearch",
+           "fitness_of", "cost_per_evaluation", "evaluations_for_budget", "run"]
+
+LOSS_MARGIN = 1.0  # points
+LOSS_PENALTY = 1.0  # points per dataset lost by more than LOSS_MARGIN
+COMPLEXITY_WEIGHT = 0.01  # points per node of the formula
+SEARCH_EPOCHS = 10
+#: The fitness rule in words (recorded in provenance).
+FITNESS = (f"mean over the source datasets of the paired Δ (points: accuracy x 100, R² x 100 for regression) "
+           f"against Light ReLU (same seeds, epochs), minus {LOSS_PENALTY:g} per dataset with Δ < -{LOSS_MARGIN:g}, "
+           f"minus {COMPLEXITY_WEIGHT:g} x complexity")
+
+
+def fitness_of(deltas: dict[str, float], complexity: int) -> float:
+    """The fitness of a formula whose per-dataset Δ (points) are ``deltas``."""
+    losses = sum(d < -LOSS_MARGIN for d in deltas.values())
+    return float(np.mean(list(deltas.values()))) - LOSS_PENALTY * losses - COMPLEXITY_WEIGHT * complexity
+
+
+def cost_per_evaluation(rows: dict[str, int], epochs: int, repeats: int) -> float:
+    """Nominal seconds of one evaluation (every dataset, every seed) by the fixed cost model of
+    :mod:`nsad_lib.discovery.budget` (the runner trains on the paper's 80% training split)."""
+    from nsad_lib.discovery.budget import training_cost
+
+    return repeats * sum(training_cost(int(0.8 * n), epochs) for n in rows.values())
+
+
+def evaluations_for_budget(budget_s: float, rows: dict[str, int], epochs: int, repeats: int,
+                           population: int) -> int:
+    """The evaluations ``budget_s`` nominal seconds buy (at least one population)."""
+    return max(population, int(budget_s / cost_per_evaluation(rows, epochs, repeats)))
+
+
+@dataclass
+class SuiteSearch:
+    """What a suite search found: candidates (best first), every scored formula, the counts."""
+
+    candidates: list[Candidate]
+    scored: list[dict[str, Any]]
+    settings: dict[str, Any]
+    facts: dict[str, Any]
+    relu: dict[str, float] = field(default_factory=dict)
+
+
+def _points(record: dict) -> float:
+    value = record.get("result", {}).get("score")
+    return 100.0 * float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
+
+
+def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: int = search.POPULATION,
+        generations: int | None = None, epochs: int = SEARCH_EPOCHS, repeats: int = 1, family: str = "any",
+        executor: str = "local", workers: int = 1, ray_session: Any = None,
+        progress: Callable[[str], None] = lambda _m: None) -> SuiteSearch:
+    """Evolve formulas scored on every dataset of ``datasets`` (name -> loaded Dataset).
+
+    ``store`` is the :class:`~nsad_lib.bench.store.ResultStore` of the search; ``evaluations``
+    formulas are scored at most, over at most ``generations`` generations after the first.
+    """
+    from nsad_lib.bench import runner
+    from nsad_lib.bench.suite import data_sha256
+
+    if family not in search.FAMILIES:
+        raise NsadError(f"unknown search family {family!r} (choose from {', '.join(search.FAMILIES)})")
+    unary = search.FAMILIES[family]
+    names = list(datasets)
+    seeds = [seed + i for i in range(repeats)]
+    shas = {n: data_sha256(ds) for n, ds in datasets.items()}
+
+    def spec(name: str, activation: str, s: int) -> runner.RunSpec:
+        return runner.RunSpec(name, shas[name], datasets[name].n_rows, "light", activation, s, epochs)
+
+    relu_specs = {(n, s): spec(n, "relu", s) for n in names for s in seeds}
+    rng = np.random.default_rng(seed)
+    scores: dict[str, float] = {}
+    formulas: dict[str, Any] = {}
+    trees: dict[str, Any] = {}
+    details: dict[str, dict[str, Any]] = {}
+    relu_points: dict[str, float] = {}
+    counts = {"ran": 0, "skipped": 0, "failed": 0}
+
+    def run_batch(batch: list[tuple[str, Any, Any]]) -> None:
+        specs = {(k, n, s): spec(n, runner.formula_spec(f), s) for k, f, _t in batch for n in names for s in seeds}
+        todo = ([] if relu_points else list(relu_specs.values())) + list(specs.values())  # ReLU: once
+        got = runner.run_grid(todo, datasets, store, executor=executor, workers=workers, ray_session=ray_session)
+        for c in counts:
+            counts[c] += got[c]
+        latest = store.latest()
+
+        def pts(rs: runner.RunSpec) -> float:
+            r = latest.get(rs.key)
+            return _points(r) if r is not None and r.get("status") == "ok" else math.nan
+
+        if not relu_points:
+            for n in names:
+                relu_points[n] = float(np.mean([pts(relu_specs[(n, s)]) for s in seeds]))
+                if not math.isfinite(relu_points[n]):
+                    raise NsadError(f"the Light ReLU baseline failed on {n}; see {store.path}")
+        for k, f, t in batch:
+            deltas = {n: float(np.mean([pts(specs[(k, n, s)]) for s in seeds])) - relu_points[n] for n in names}
+            ok = all(math.isfinite(d) for d in deltas.values())
+            scores[k] = fitness_of(deltas, f.complexity) if ok else -math.inf
+            formulas[k], trees[k] = f, t
+            details[k] = {"deltas": {n: round(d, 4) if math.isfinite(d) else None for n, d in deltas.items()},
+                          "mean_delta": round(float(np.mean(list(deltas.values()))), 4) if ok else None,
+                          "losses": sum(d < -LOSS_MARGIN for d in deltas.values()) if ok else None}
+
+    def admit(trees_in: list[Any]) -> list[str]:
+        """Score the new formulas among ``trees_in`` as one batch; return the usable keys in order."""
+        batch: list[tuple[str, Any, Any]] = []
+        keys: list[str] = []
+        pending: set[str] = set()
+        for t in trees_in:
+            if search.size(t) > search.MAX_NODES:
+                continue
+            f = search.to_formula(t)
+            if f is None:
+                continue
+            k = search._key(f, family)
+            if k not in scores and k not in pending:
+                if len(scores) + len(batch) >= evaluations or not is_safe(f):
+                    continue
+                batch.append((k, f, t))
+                pending.add(k)
+            if k not in keys:
+                keys.append(k)
+        if batch:
+            run_batch(batch)
+            best = max(scores, key=scores.__getitem__)
+            progress(f"suite search: {len(scores)}/{evaluations} evaluated; best {formulas[best].canonical} "
+                     f"(fitness {scores[best]:+.3f})")
+        return keys
+
+    progress(f"suite search: up to {evaluations} evaluations on {len(names)} dataset(s) "
+             f"({', '.join(names)}), {epochs} epochs x {len(seeds)} seed(s) each, executor {executor}")
+    if family == "gated":
+        start = [*search.gated_scaffold(unary),
+                 *(("mul", "x", search.random_tree(rng, 2, unary)) for _ in range(population))]
+    else:
+        start = [*search.scaffold(unary), *(search.random_tree(rng, 3, unary) for _ in range(population))]
+    pop = admit(start)
+    generation, stale = 0, 0
+    while (len(scores) < evaluations and pop and stale < 50
+           and (generations is None or generation < generations)):
+        generation += 1
+        pop.sort(key=lambda k: (-scores[k], formulas[k].complexity, k))
+        pop = pop[:population]
+        children = []
+        for _ in range(population):
+            pick = lambda: min(rng.choice(len(pop), size=min(3, len(pop)), replace=False))  # noqa: E731
+            parent = trees[pop[pick()]]
+            child = search.crossover(parent, trees[pop[pick()]], rng) if rng.random() < 0.4 else parent
+            children.append(search.mutate(child, rng, unary))
+        before = len(scores)
+        for k in admit(children):
+            if k not in pop:
+                pop.append(k)
+        stale = stale + 1 if len(scores) == before else 0
+    ranked = sorted((k for k in scores if math.isfinite(scores[k])),
+                    key=lambda k: (-scores[k], formulas[k].complexity, k))
+    cands = [Candidate(formulas[k], "suite-search", search.emit(trees[k]), round(scores[k], 4)) for k in ranked
+             if not is_relu_family(formulas[k]) and search._in_family(formulas[k], family)]
+    scored = [{"formula": formulas[k].canonical, "parameters": dict(formulas[k].parameters),
+               "fitness": round(scores[k], 4), **details[k]} for k in ranked]
+    settings = {"datasets": names, "epochs": epochs, "seeds": seeds, "population": population,
+                "generations_allowed": generations, "evaluations_allowed": evaluations, "family": family,
+                "unary": list(unary), "binary": list(search.BINARY), "max_nodes": search.MAX_NODES,
+                "fitness": FITNESS, "network": "light", "protocol": runner.PROTOCOL,
+                "constants": "trainable from their initial values"}
+    facts = {"evaluated": len(scores), "generations": generation, "failed_formulas": len(scores) - len(ranked),
+             "runs": dict(counts), "top": scored[:10]}
+    return SuiteSearch(cands, scored, settings, facts, {n: round(v, 4) for n, v in relu_points.items()})
