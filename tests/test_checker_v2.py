@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +41,23 @@ def test_numpy_trees_equal_sklearn_and_the_json_round_trips():
     assert np.all(lo <= mid) and np.all(mid <= hi)
     far = int(np.argmax(np.abs(X[:, 0])))  # the row where feature 0 (the strongest signal) is most unusual
     p = model.predict(X[far], entry_id=f"a{far % 20}")
-    assert p.verdict == verdict_of_interval(p.low, p.high)
+    assert p.decision_level == 0 and p.verdict == verdict_of_interval(p.delta, p.delta)  # the median decides
     assert p.drivers and p.drivers[0][0] == FEATURES[0]
     assert p.nearest and "measured" in p.nearest[0]
+
+
+def test_a_decision_band_gives_uncertain_where_it_straddles_minus_one():
+    cases, ds, X, y = _cases()
+    models = fit_ensembles(X, y, level=0.8, params={"n_estimators": 30})
+    band = fit_ensembles(X, y, level=0.5, params={"n_estimators": 30})
+    doc = export_model(models, cases, ds, level=0.8, version=1, fitted={}, decision_level=0.5,
+                       decision_models=(band[0], band[2]))
+    model = CheckerModel(json.loads(json.dumps(doc)))
+    lo, hi = model.decision_band(X)
+    np.testing.assert_allclose(lo, np.minimum(band[0].predict(X), models[1].predict(X)), atol=1e-9)
+    verdicts = [model.predict(x).verdict for x in X]
+    assert verdicts == interval_verdicts(lo, hi)
+    assert "uncertain" in verdicts and "transfers" in verdicts and "does-not-transfer" in verdicts
 
 
 def test_interval_verdicts():
@@ -91,6 +104,7 @@ def test_the_shipped_model_is_json_package_data():
     doc = json.loads(path.read_text())
     assert doc["schema"] == "nsad-checker-model/1" and doc["version"] >= 1 and doc["features"] == list(FEATURES)
     assert doc["fitted"]["cases"] >= 100 and "fit_checker.py" in doc["fitted"]["command"]
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11+")
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "models/*.json" in config["package-data"]["nsad_lib.compat"]
 

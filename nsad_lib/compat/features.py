@@ -14,12 +14,13 @@ import math
 import numpy as np
 
 from nsad_lib.compat.profile_formula import FormulaProfile
+from nsad_lib.compat.verdict import score_rules
 from nsad_lib.data.profile import DataProfile
 
 __all__ = ["FEATURES", "DESCRIPTIONS", "FEATURE_VERSION", "feature_vector", "is_monotone", "is_near_monotone"]
 
 #: Bumped whenever a feature's definition changes (cached feature tables of another version are rebuilt).
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 #: name -> what it measures (in the words the reasons use).
 DESCRIPTIONS: dict[str, str] = {
@@ -50,6 +51,8 @@ DESCRIPTIONS: dict[str, str] = {
     "binary_share": "share of binary columns",
     "continuous_share": "share of continuous columns",
     "heavy_tail_share": "share of heavy-tailed columns (excess kurtosis > 10)",
+    # both: today's rules (v1) as one number, without the entry's source domain
+    "rules_score": "today's rules' score (v1 checker, 0 to 1)",
 }
 FEATURES: tuple[str, ...] = tuple(DESCRIPTIONS)
 
@@ -79,6 +82,7 @@ def feature_vector(data: DataProfile, fp: FormulaProfile) -> np.ndarray:
         "count_share": data.count_share, "zero_fraction": data.zero_fraction, "onehot_share": in_blocks / d,
         "categorical_share": kinds.get("categorical", 0) / d, "binary_share": kinds.get("binary", 0) / d,
         "continuous_share": kinds.get("continuous", 0) / d, "heavy_tail_share": heavy / d,
+        "rules_score": score_rules(data, fp)[1],
     }
     return np.array([float(values[name]) for name in FEATURES], dtype=np.float64)
 

@@ -34,7 +34,8 @@ BUILTIN_FORMULAS = {"relu": "Max(x, 0)", "gelu": "x*(1 + erf(x/sqrt(2)))/2", "si
                     "tanh": "tanh(x)"}
 DATA_FEATURES = ("log_rows", "log_features", "count_share", "zero_fraction", "onehot_share", "categorical_share",
                  "binary_share", "continuous_share", "heavy_tail_share", "pile_concentration", "mass_width")
-FORMULA_FEATURES = tuple(f for f in FEATURES if f not in DATA_FEATURES)
+#: features of the formula's shape (``rules_score`` mixes both and is in neither list)
+FORMULA_FEATURES = tuple(f for f in FEATURES if f not in DATA_FEATURES and f != "rules_score")
 #: The gradient-boosting settings (chosen by leave-one-dataset-out; docs/compatibility.md).
 PARAMS = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "min_samples_leaf": 8,
           "random_state": 0}
@@ -169,7 +170,8 @@ def _export_gbr(model) -> dict[str, Any]:  # noqa: ANN001 - a fitted GradientBoo
 
 
 def export_model(models: Sequence, cases: Sequence[Case], datasets: Mapping[str, dict], *, level: float,
-                 version: int, fitted: Mapping[str, Any]) -> dict[str, Any]:
+                 version: int, fitted: Mapping[str, Any], decision_level: float = 0.0,
+                 decision_models: Sequence = ()) -> dict[str, Any]:
     """The JSON document of a fitted model (checked: the numpy evaluation equals sklearn's)."""
     from nsad_lib.compat.predictor import CheckerModel
 
@@ -195,6 +197,8 @@ def export_model(models: Sequence, cases: Sequence[Case], datasets: Mapping[str,
         "level": level, "kind": "quantile gradient boosting (scikit-learn GradientBoostingRegressor, loss=quantile)",
         "params": dict(PARAMS),
         "models": {k: _export_gbr(m) for k, m in zip(("low", "mid", "high"), models)},
+        "decision": ({"level": decision_level, "low": _export_gbr(decision_models[0]),
+                      "high": _export_gbr(decision_models[1])} if decision_level > 0 else {"level": 0.0}),
         "reference": [float(v) for v in np.median(X, axis=0)],
         "data_features_index": di, "data_scale": {"mean": dmean.tolist(), "std": dstd.tolist()},
         "datasets": [{"name": n, "domain": d["domain"], "profile": ((d["x"][di] - dmean) / dstd).round(4).tolist()}
@@ -205,7 +209,10 @@ def export_model(models: Sequence, cases: Sequence[Case], datasets: Mapping[str,
         "delta": delta, "fitted": dict(fitted),
     }
     check = CheckerModel(doc)
-    for m, ens in zip(models, (check.low, check.mid, check.high)):
+    pairs = list(zip(models, (check.low, check.mid, check.high)))
+    if check.decision is not None:
+        pairs += list(zip(decision_models, check.decision))
+    for m, ens in pairs:
         diff = float(np.max(np.abs(m.predict(X) - ens.predict(X))))
         if diff > 1e-6:
             raise NsadError(f"exported model differs from the fitted one by {diff:g} points")

@@ -8,8 +8,11 @@ quote: each suite dataset's profile and the Δ each training formula measured th
 written by ``scripts/fit_checker.py`` from the suite's transfer matrix and scored by
 ``scripts/evaluate_checker.py`` (docs/compatibility.md).
 
-Verdict from the interval ``[low, high]`` of Δ: ``transfers`` when ``low >= -1`` point,
-``does-not-transfer`` when ``high < -1``, ``uncertain`` when it straddles -1 (run ``--probe``).
+Two quantile bands of Δ: the reported interval ``[low, high]`` (nominal ``level``, 80%; its
+calibration is measured) and the *decision band* (``decision.level``, chosen by
+leave-one-dataset-out; level 0 is the median alone). Verdict from the decision band:
+``transfers`` when it lies at or above -1 point, ``does-not-transfer`` when it lies below,
+``uncertain`` when it straddles -1 (run ``--probe``).
 Everything here is a *prediction*; measured results live in the evidence records.
 """
 
@@ -101,12 +104,14 @@ class Prediction:
     high: float
     verdict: str
     level: float  # nominal coverage of [low, high]
+    decision_level: float = 0.0  # the band whose side of -1 gives the verdict (0: the median's side)
     drivers: tuple[tuple[str, float, float, float], ...] = ()  # (feature, value, typical, effect in points)
     nearest: tuple[dict, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "prediction", "model": self.model, "delta": round(self.delta, 3), "low": round(self.low, 3),
-                "high": round(self.high, 3), "level": self.level, "verdict": self.verdict,
+                "high": round(self.high, 3), "level": self.level,
+                "decision_level": self.decision_level, "verdict": self.verdict,
                 "drivers": [{"feature": f, "value": round(v, 4), "typical": round(t, 4), "effect": round(e, 3)}
                             for f, v, t, e in self.drivers],
                 "nearest": list(self.nearest)}
@@ -128,6 +133,10 @@ class CheckerModel:
         self.mid = TreeEnsemble(doc["models"]["mid"])
         self.high = TreeEnsemble(doc["models"]["high"])
         self.level = float(doc.get("level", 0.8))
+        decision = doc.get("decision", {"level": 0.0})
+        self.decision_level = float(decision.get("level", 0.0))
+        self.decision = ((TreeEnsemble(decision["low"]), TreeEnsemble(decision["high"]))
+                         if self.decision_level > 0 else None)
         self.threshold = float(doc.get("threshold", TRANSFER_DELTA))
         self.reference = np.asarray(doc["reference"], dtype=np.float64)
         self.datasets: list[dict] = list(doc.get("datasets", []))
@@ -149,6 +158,14 @@ class CheckerModel:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         mid, lo, hi = self.mid.predict(X), self.low.predict(X), self.high.predict(X)
         return mid, np.minimum(lo, mid), np.maximum(hi, mid)
+
+    def decision_band(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The band the verdict reads: the decision quantiles, or the median alone (level 0)."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        mid = self.mid.predict(X)
+        if self.decision is None:
+            return mid, mid
+        return np.minimum(self.decision[0].predict(X), mid), np.maximum(self.decision[1].predict(X), mid)
 
     def drivers(self, x: np.ndarray, top: int = 3) -> tuple[tuple[str, float, float, float], ...]:
         """The features that move the median prediction most: each set to its typical (median
@@ -195,8 +212,10 @@ class CheckerModel:
 
     def predict(self, x: np.ndarray, *, entry_id: str = "", formula: str = "") -> Prediction:
         mid, lo, hi = (float(a[0]) for a in self.predict_arrays(x))
+        dlo, dhi = (float(a[0]) for a in self.decision_band(x))
         return Prediction(model=self.name, delta=mid, low=lo, high=hi, level=self.level,
-                          verdict=verdict_of_interval(lo, hi, self.threshold), drivers=self.drivers(x),
+                          decision_level=self.decision_level,
+                          verdict=verdict_of_interval(dlo, dhi, self.threshold), drivers=self.drivers(x),
                           nearest=self.nearest(x, entry_id, formula))
 
 
