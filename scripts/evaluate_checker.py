@@ -178,7 +178,7 @@ def evaluate(cases, candidates: bool = True) -> dict:
                                   gbm({"max_depth": 2, "n_estimators": 100}, level=level)),
                                  ("candidate: linear quantile regression", linear(level=level))):
                     m2, l2, h2 = held_out(cases, groups, fp)
-                    rows[name] = scores(y, interval_verdicts(l2, h2), m2, l2, h2)
+                    rows[name] = scores(y, interval_verdicts(l2, h2), m2, *((l2, h2) if level > 0 else ()))
         for name, v in baselines.items():
             rows[name] = scores(y, v)
         out["splits"][split] = rows
@@ -294,9 +294,9 @@ def write_doc(text: str) -> None:
     if BEGIN in doc and END in doc:
         start, end = doc.index(BEGIN), doc.index(END) + len(END)
         doc = doc[:start] + block + doc[end:]
-    else:
-        anchor = "## How well it agrees with real training"
-        i = doc.index(anchor) if anchor in doc else len(doc)
+    else:  # first time: at the start of the section on agreement with real training
+        anchor = "## How well it agrees with real training\n\n"
+        i = doc.index(anchor) + len(anchor) if anchor in doc else len(doc)
         doc = doc[:i] + block + "\n\n" + doc[i:]
     atomic_write_text(DOC, doc)
 
