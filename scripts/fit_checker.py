@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", type=Path, required=True, help="folder of the grid's results.jsonl")
     ap.add_argument("--zoo", type=Path, default=ZOO, help="the formula zoo registry folder (families.json)")
     ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--min-seeds", type=int, default=3,
+                    help="cases need this many paired seeds (3: the label's definition; fewer only to preview a grid "
+                         "still running)")
     ap.add_argument("--out", type=Path, default=MODEL)
     ap.add_argument("--level", type=float, default=0.8, help="nominal coverage of the reported interval")
     ap.add_argument("--decision-level", type=float, default=None,
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from nsad_lib.compat.learn import export_model, fit_ensembles, load_cases
     from nsad_lib.util.atomic import atomic_write_text
 
-    cases, datasets, facts = load_cases(args.store, args.zoo if args.zoo.is_dir() else None, args.cache,
+    cases, datasets, facts = load_cases(args.store, args.zoo if args.zoo.is_dir() else None, args.cache, seeds=args.min_seeds,
                                         progress=lambda s: print(s, file=sys.stderr))
     if len(cases) < 50:
         print(f"error: only {len(cases)} measured cases in {args.store}; too few to fit", file=sys.stderr)
