@@ -90,13 +90,14 @@ def _pct(v) -> str:
 
 def _row(name, s, show_mae=True) -> str:
     mae = f"{s['mae']:.2f}" if show_mae and "mae" in s else "—"
+    medae = f"{s['median_ae']:.2f}" if show_mae and "median_ae" in s else "—"
     inside = _pct(s.get("inside")) if "inside" in s else "—"
     return (f"| {name} | {_pct(s['agreement'])} | {_pct(s['balanced'])} | {_pct(s['recall_transfers'])} | "
-            f"{_pct(s['recall_fails'])} | {_pct(s['coverage'])} | {mae} | {inside} |")
+            f"{_pct(s['recall_fails'])} | {_pct(s['coverage'])} | {mae} | {medae} | {inside} |")
 
 
 HEADER = ("| checker | agreement | balanced acc. | recall (transfers) | recall (fails) | coverage | MAE Δ (points) | "
-          "Δ inside interval |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+          "median abs. error | Δ inside interval |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def held_out_levels(cases, groups, levels, params=None):

@@ -75,6 +75,7 @@ def test_scores_count_uncertain_as_a_miss_and_balance_the_classes():
     assert s["recall_transfers"] == pytest.approx(2 / 3) and s["recall_fails"] == 0.0
     assert s["balanced"] == pytest.approx(1 / 3)
     assert s["coverage"] == pytest.approx(0.75) and s["mae"] == pytest.approx(0.8)  # (0 + 0 + 3 + 0.2) / 4
+    assert s["median_ae"] == pytest.approx(0.1)
     assert s["inside"] == pytest.approx(0.75) and s["below"] == pytest.approx(0.25)
     assert interval_verdicts(np.array([-0.5]), np.array([1.0])) == ["transfers"]
 

@@ -234,7 +234,9 @@ def scores(delta: np.ndarray, verdicts: Sequence[str], mid: np.ndarray | None = 
            "agreement": float(np.mean(hit)), "balanced": float(np.nanmean([rec_t, rec_f])),
            "recall_transfers": rec_t, "recall_fails": rec_f, "coverage": float(np.mean(v != "uncertain"))}
     if mid is not None:
-        out["mae"] = float(np.mean(np.abs(np.asarray(mid) - delta)))
+        err = np.abs(np.asarray(mid) - delta)
+        out["mae"] = float(np.mean(err))
+        out["median_ae"] = float(np.median(err))  # a regression run that diverges (R² of -30) dominates the MAE
     if low is not None and high is not None:
         out["inside"] = float(np.mean((delta >= low) & (delta <= high)))
         out["below"] = float(np.mean(delta < low))
