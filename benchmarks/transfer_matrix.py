@@ -11,9 +11,18 @@ For every registry entry x {higgs, forest, spambase, sms}:
 
 Agreement is scored strictly on the clear cases: ``transfers`` agrees with a clear gain,
 ``does-not-transfer`` with a clear loss, and ``uncertain`` counts as a miss.
-Training runs are cached (JSON lines, one run per line) so the table can be rebuilt quickly.
+The verdict is the checker's (the v2 model's when one ships; the rules' own verdict is kept in
+the JSON rows as ``rules_prediction``).
 
-    python benchmarks/transfer_matrix.py                       # all entries, 4 datasets
+Training goes through the benchmark runner (``nsad_lib.bench.runner``: ``plan`` / ``run_grid``
+into a resumable ``ResultStore`` in ``--outcomes DIR``; ``--workers N`` processes), the same code
+as ``nsad-lib bench``: runs already in the store are not trained again. Held-out formulas are
+written as entries ``heldout-<hash of the formula>`` into ``DIR/heldout-registry`` so the runner
+can resolve them by id. The checker v2 itself is fitted and scored on the *suite's* transfer
+matrix (``scripts/fit_checker.py``, ``scripts/evaluate_checker.py``); this script stays the front
+end for the paper's four datasets and for held-out formula sets.
+
+    python benchmarks/transfer_matrix.py --workers 2           # all entries, 4 datasets
     python benchmarks/transfer_matrix.py --registry /my/reg    # include a user registry
     python benchmarks/transfer_matrix.py --extra "sin(x)" --extra "abs(x)"   # held-out formulas
     python benchmarks/transfer_matrix.py --fresh "erf(x)" --predict-only preds.json  # record first
@@ -32,6 +41,7 @@ Writes the generated part of docs/compatibility.md (between the ``transfer-matri
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -49,38 +59,50 @@ TOL = 0.01
 DATASETS = ("higgs", "forest", "spambase", "sms")
 
 
-def _cache_key(run: dict) -> tuple:
-    return (run["dataset"], run["activation"], int(run["seed"]), int(run["epochs"]))
+def heldout_name(formula: str) -> str:
+    """A registry name for a held-out formula, the same in every set and run (from its text)."""
+    return "heldout-" + hashlib.sha256(formula.encode()).hexdigest()[:10]
 
 
-def load_cache(path: Path) -> dict[tuple, dict]:
-    runs: dict[tuple, dict] = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                run = json.loads(line)
-                runs[_cache_key(run)] = run
-    return runs
+def heldout_entries(formulas: list[str]) -> list:
+    from nsad_lib.registry.entry import Entry
+
+    return [Entry.create(heldout_name(text), 1, text, summary="held-out formula (not in the registry)")
+            for text in formulas]
 
 
+<<<<<<< HEAD
 def real_accuracy(ds, label: str, factory, seeds, epochs, cache: dict, cache_path: Path) -> float:
     """Mean test accuracy of Light+``label`` over ``seeds`` (cached per run)."""
     from nsad_lib.training.protocol import train_and_evaluate
+=======
+def train_through_runner(datasets_: dict, activations: list[str], seeds, epochs: int, store_dir: Path,
+                         workers: int) -> dict[tuple[str, str], float]:
+    """Mean test accuracy per (dataset, activation) over ``seeds``: every run goes through the
+    benchmark runner (``nsad_lib.bench.runner``: plan, run_grid, a resumable ResultStore in
+    ``store_dir``), so runs already stored are not trained again."""
+    from nsad_lib.bench.runner import plan, run_grid, validate
+    from nsad_lib.bench.store import ResultStore
+>>>>>>> check2
 
-    accs = []
-    for seed in seeds:
-        key = (ds.name, label, int(seed), int(epochs))
-        if key not in cache:
-            t = time.perf_counter()
-            run = train_and_evaluate(ds, "light", factory, seed, epochs=epochs).to_dict()
-            run["activation"] = label
-            cache[key] = run
-            with cache_path.open("a") as fh:
-                fh.write(json.dumps(run) + "\n")
-            print(f"  trained {ds.name} {label} seed {seed}: {run['accuracy']:.4f} ({time.perf_counter() - t:.0f} s)",
-                  flush=True)
-        accs.append(cache[key]["accuracy"])
-    return float(np.mean(accs))
+    validate(activations)
+    store = ResultStore(store_dir)
+    specs = plan(datasets_, activations, seeds, epochs)
+
+    def on_record(record: dict, done: int, total: int, failed: int) -> None:
+        spec = record["spec"]
+        score = record.get("result", {}).get("accuracy")
+        print(f"  [{done}/{total}] {spec['dataset']} {spec['activation']} seed {spec['seed']}: "
+              f"{record['status']}{'' if score is None else f' {score:.4f}'}", flush=True)
+
+    counts = run_grid(specs, datasets_, store, workers=workers, on_record=on_record)
+    if counts["failed"]:
+        raise SystemExit(f"{counts['failed']} run(s) failed; see {store.path}")
+    latest = store.latest()
+    accs: dict[tuple[str, str], list[float]] = {}
+    for spec in specs:
+        accs.setdefault((spec.dataset, spec.activation), []).append(float(latest[spec.key]["result"]["accuracy"]))
+    return {k: float(np.mean(v)) for k, v in accs.items()}
 
 
 def outcome(delta: float) -> tuple[str, bool]:
@@ -92,37 +114,41 @@ def agrees(prediction: str, real: str) -> bool:
     return (prediction == "transfers" and real == "transfers") or (prediction == "does-not-transfer" and real == "fails")
 
 
-def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str]) -> list[dict]:
-    import torch
-
+def build(entries, datasets_, seeds, epochs, store_dir: Path, extra: list[str], workers: int = 1) -> list[dict]:
     from nsad_lib.compat.check import check
     from nsad_lib.data import datasets
-    from nsad_lib.nn.activation import SymbolicActivation
 
-    torch.set_num_threads(1)
-    cache = load_cache(cache_path)
-    rows = []
     extra_entries = heldout_entries(extra)
-    for name in datasets_:
-        ds = datasets.load(name)
-        print(f"{name}: {ds.n_rows:,} rows", flush=True)
-        relu = real_accuracy(ds, "relu", "relu", seeds, epochs, cache, cache_path)
-        for entry in [*entries, *extra_entries]:
+    if extra_entries:  # the runner resolves activations by id: held-out formulas get a registry folder
+        from nsad_lib.registry.store import Registry
+
+        heldout_dir = store_dir / "heldout-registry"
+        heldout_dir.mkdir(parents=True, exist_ok=True)
+        reg = Registry([heldout_dir])
+        for e in extra_entries:
+            if not (heldout_dir / f"{e.id}.json").exists():
+                reg.add(e, heldout_dir)
+        os.environ["NSAD_REGISTRY_PATH"] = os.pathsep.join(
+            [str(heldout_dir), *filter(None, [os.environ.get("NSAD_REGISTRY_PATH", "")])])
+    loaded = {name: datasets.load(name) for name in datasets_}
+    all_entries = [*entries, *extra_entries]
+    accuracy = train_through_runner(loaded, ["relu", *[e.id for e in all_entries]], seeds, epochs, store_dir,
+                                    workers)
+    rows = []
+    for name, ds in loaded.items():
+        relu = accuracy[(name, "relu")]
+        for entry in all_entries:
             t = time.perf_counter()
             v = check(entry, ds)
             check_s = time.perf_counter() - t
             held_out = entry.name.startswith("heldout-")
             label = entry.formula if held_out else entry.id
-
-            def factory(entry=entry):
-                return SymbolicActivation(entry.formula_object(), trainable=entry.trainable, name=entry.id)
-
-            factory.__name__ = label
-            acc = real_accuracy(ds, label, factory, seeds, epochs, cache, cache_path)
+            acc = accuracy[(name, entry.id)]
             delta = acc - relu
             real, clear = outcome(delta)
             rows.append({"entry": label, "formula": entry.formula, "dataset": name, "held_out": held_out,
                          "prediction": v.verdict, "score": v.score, "domain": v.domain,
+                         "rules_prediction": v.rules_verdict,
                          "accuracy": round(acc, 4), "relu": round(relu, 4), "delta": round(delta, 4),
                          "real": real, "clear": clear, "agree": agrees(v.verdict, real),
                          "check_seconds": round(check_s, 2),
@@ -131,13 +157,6 @@ def build(entries, datasets_, seeds, epochs, cache_path: Path, extra: list[str])
             print(f"  {label:32s} {v.verdict:18s} {v.score:.2f}  real {delta * 100:+.1f} ({real}{'' if clear else ', tie'})",
                   flush=True)
     return rows
-
-
-def heldout_entries(formulas: list[str]) -> list:
-    from nsad_lib.registry.entry import Entry
-
-    return [Entry.create(f"heldout-{i + 1}", 1, text, summary="held-out formula (not in the registry)")
-            for i, text in enumerate(formulas)]
 
 
 def predict(entries, datasets_) -> list[dict]:
@@ -249,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="append", default=[], help="fresh held-out set: formula text (repeatable)")
     parser.add_argument("--predict-only", default="", help="write the checker's verdicts for --fresh here; no training")
     parser.add_argument("--predictions", default="", help="verdicts recorded with --predict-only; must still match")
-    parser.add_argument("--outcomes", default=str(Path(tempfile.gettempdir()) / "nsad-transfer-outcomes.jsonl"),
-                        help="cache of training runs (JSON lines)")
+    parser.add_argument("--outcomes", default=str(Path(tempfile.gettempdir()) / "nsad-transfer-outcomes"),
+                        help="the runner's store folder (results.jsonl; runs already there are not trained again)")
+    parser.add_argument("--workers", type=int, default=1, help="training processes (the runner's local executor)")
     parser.add_argument("--doc", default=str(DOC), help="markdown file to update ('-' to only print)")
     parser.add_argument("--json", default="", help="also write the rows as JSON here")
     args = parser.parse_args(argv)
@@ -263,26 +283,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.entries:
         wanted = args.entries.split(",")
         entries = [reg.resolve(e) for e in wanted]
-    cache_path = Path(args.outcomes)
+    store_dir = Path(args.outcomes)
     if args.predict_only:
         recorded = predict(heldout_entries(args.fresh), args.datasets.split(","))
         Path(args.predict_only).write_text(json.dumps(recorded, indent=2) + "\n")
         print(f"wrote {args.predict_only}")
         return 0
-    rows = build(entries, args.datasets.split(","), seeds, args.epochs, cache_path, [])
+    rows = build(entries, args.datasets.split(","), seeds, args.epochs, store_dir, [], args.workers)
     text = markdown(rows, seeds, args.epochs, "Registry entries × datasets")
     if args.extra:
-        held = build([], args.datasets.split(","), seeds, args.epochs, cache_path, args.extra)
+        held = build([], args.datasets.split(","), seeds, args.epochs, store_dir, args.extra, args.workers)
         text += "\n" + markdown(held, seeds, args.epochs,
                                  "First held-out formulas (run once with rules 1-6; calibration data since)")
         rows += held
     if args.extra2:
-        held2 = build([], args.datasets.split(","), seeds, args.epochs, cache_path, args.extra2)
+        held2 = build([], args.datasets.split(","), seeds, args.epochs, store_dir, args.extra2, args.workers)
         text += "\n" + markdown(held2, seeds, args.epochs,
                                  "Second held-out formulas (run once with a saturation rule; calibration data since)")
         rows += held2
     if args.fresh:
-        fresh = build([], args.datasets.split(","), seeds, args.epochs, cache_path, args.fresh)
+        fresh = build([], args.datasets.split(","), seeds, args.epochs, store_dir, args.fresh, args.workers)
         note = ""
         if args.predictions:
             recorded = {(r["entry"], r["dataset"]): r["prediction"] for r in json.loads(Path(args.predictions).read_text())}

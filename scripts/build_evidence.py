@@ -20,6 +20,7 @@ Re-run after either is regenerated:
 
     python scripts/build_evidence.py          # rewrites registry/evidence.json
     python scripts/build_evidence.py --check  # exit 1 if the file is not what the table says
+    python scripts/build_evidence.py --leaderboard GRID/leaderboard.json   # the checker v2 grid's leaderboard
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def table_rows(text: str) -> list[dict]:
     return rows
 
 
-def build() -> dict:
+def build(leaderboard: Path = LEADERBOARD) -> dict:
     sys.path.insert(0, str(REPO))
     from nsad_lib.registry.store import Registry
 
@@ -80,7 +81,7 @@ def build() -> dict:
         }
         entries.setdefault(entry.id, {"sha256": entry.sha256, "transfers": []})["transfers"].append(record)
     covered = {row["dataset"] for row in table_rows(DOC.read_text(encoding="utf-8"))}
-    for entry, record in suite_records(registry, covered):
+    for entry, record in suite_records(registry, covered, leaderboard):
         entries.setdefault(entry.id, {"sha256": entry.sha256, "transfers": []})["transfers"].append(record)
     return {
         "schema": 1,
@@ -102,11 +103,13 @@ def build() -> dict:
     }
 
 
-def suite_records(registry, covered: set[str]):  # -> [(Entry, record)]
-    """Records of the tabular-25 leaderboard for bundled entries, on datasets not in ``covered``."""
+def suite_records(registry, covered: set[str], leaderboard: Path = LEADERBOARD):  # -> [(Entry, record)]
+    """Records of the tabular-25 leaderboard for bundled entries, on datasets not in ``covered``.
+
+    Cells measured on fewer seeds than the leaderboard's (a grid still running) are left out."""
     from nsad_lib.bench.suite import member
 
-    board = json.loads(LEADERBOARD.read_text(encoding="utf-8"))
+    board = json.loads(leaderboard.read_text(encoding="utf-8"))
     seeds, epochs = len(board["seeds"]), board["epochs"][0] if len(board["epochs"]) == 1 else board["epochs"]
     for row in board["datasets"]:
         name = row["dataset"]
@@ -116,7 +119,9 @@ def suite_records(registry, covered: set[str]):  # -> [(Entry, record)]
         baseline = row["activations"][board["baseline"]]["mean"]
         for activation, cell in sorted(row["activations"].items()):
             if activation == board["baseline"] or activation not in registry:
-                continue  # builtin torch activations are not registry entries
+                continue  # builtin torch activations and zoo formulas are not bundled entries
+            if "delta" not in cell or len(cell.get("paired_seeds", board["seeds"])) < seeds:
+                continue
             entry = registry.resolve(activation)
             if entry.id != activation:
                 continue
@@ -137,8 +142,11 @@ def suite_records(registry, covered: set[str]):  # -> [(Entry, record)]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    parser.add_argument("--leaderboard", type=Path, default=LEADERBOARD,
+                        help="the suite grid's leaderboard.json (default: the committed tabular-25 one; the checker "
+                             "v2 grid's, e.g. GRID/leaderboard.json after `nsad-lib bench report GRID`)")
     args = parser.parse_args()
-    text = json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(build(args.leaderboard), indent=2, ensure_ascii=False) + "\n"
     if args.check:
         same = OUT.is_file() and OUT.read_text(encoding="utf-8") == text
         print(f"{OUT}: {'up to date' if same else 'differs from its sources; re-run without --check'}")

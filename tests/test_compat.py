@@ -88,7 +88,8 @@ def test_profile_feature_kinds_on_a_synthetic_table():
 @pytest.mark.parametrize("name, expected", [("forest", "transfers"), ("spambase", "does-not-transfer"),
                                             ("sms", "does-not-transfer"), ("higgs", "does-not-transfer")])
 def test_higgs_formula_verdicts(name, expected):
-    v = check(HIGGS_FIG, real(name))
+    # today's rules alone (model=None); the v2 model's verdicts are scored in tests/test_checker_v2.py
+    v = check(HIGGS_FIG, real(name), model=None)
     assert v.verdict == expected, [str(r) for r in v.reasons]
     assert v.reasons and all(r.text for r in v.reasons)
     assert v.seconds < 30
@@ -97,7 +98,7 @@ def test_higgs_formula_verdicts(name, expected):
 def test_reference_activations_transfer_everywhere():
     for ref in ("relu-v1", "gelu-v1"):
         for name in ("forest", "spambase"):
-            assert check(ref, real(name)).verdict == "transfers"
+            assert check(ref, real(name), model=None).verdict == "transfers"
 
 
 def _heldout(formula: str) -> Entry:
@@ -120,6 +121,8 @@ def test_fold_cost_weighs_folds_by_the_variance_they_cost():
                                             ("softplus(x)", False), ("x + x*Abs(x)/4", False)])
 def test_gate_rule_separates_one_sided_gates_from_other_monotone_shapes(formula, gated):
     v = check(_heldout(formula), real("higgs"))
+    assert v.rules_verdict == ("transfers" if gated else "does-not-transfer")
+    v = check(_heldout(formula), real("higgs"), model=None)
     fp = v.formula_profile
     gate = next(r for r in v.reasons if r.rule == "gate")
     assert gate.accepted is gated, (fp.tail_gain_left, fp.tail_gain_right)
@@ -139,7 +142,8 @@ def test_discrete_rejection_names_the_zero_pile():
 def test_verdict_json_round_trip():
     v = check(HIGGS_FIG, real("spambase"))
     data = json.loads(json.dumps(v.to_dict()))
-    assert data["verdict"] == "does-not-transfer" and data["domain"] == "discrete"
+    assert data["rules_verdict"] == "does-not-transfer" and data["domain"] == "discrete"
+    assert data["verdict"] == data["prediction"]["verdict"] and data["prediction"]["kind"] == "prediction"
     assert data["formula_profile"]["parity"] == "even"
 
 
@@ -155,6 +159,7 @@ def test_no_probe_verdict_does_not_read_labels():
     d = check(HIGGS_FIG, ds.X, compare_source=False)  # features only: no labels at all
     assert a.verdict == b.verdict == c.verdict == d.verdict
     assert a.score == b.score == c.score == d.score
+    assert a.prediction is not None and a.prediction == b.prediction == c.prediction == d.prediction
     assert a.formula_profile == b.formula_profile
     assert replace(d.formula_profile, dataset=a.dataset) == a.formula_profile
 
@@ -169,6 +174,7 @@ def test_profile_uses_training_split_rows_only():
     a = check(HIGGS_FIG, ds.X, compare_source=False)
     b = check(HIGGS_FIG, poisoned, compare_source=False)
     assert a.score == b.score and a.formula_profile == b.formula_profile
+    assert a.prediction == b.prediction
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -181,7 +187,7 @@ def test_bad_inputs_raise_nsad_errors(tmp_path):
     table.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(60)))
     with pytest.raises(DataError, match="no target column"):
         check("relu-v1", table, target="nope")
-    assert check("relu-v1", table, target="y").verdict == "transfers"
+    assert check("relu-v1", table, target="y", model=None).verdict == "transfers"
 
 
 # -- probe and evidence ----------------------------------------------------------------------

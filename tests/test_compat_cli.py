@@ -40,7 +40,9 @@ def test_check_json(capsys, tmp_path):
     code, out, _ = run(["check", "hajbi2026-higgs-fig-v1", *data_args("spambase", tmp_path), "--json"], capsys)
     assert code == 0
     data = json.loads(out)
-    assert data["verdict"] == "does-not-transfer" and data["domain"] == "discrete"
+    assert data["rules_verdict"] == "does-not-transfer" and data["domain"] == "discrete"
+    assert data["verdict"] == data["prediction"]["verdict"]  # the checker v2 model decides
+    assert data["prediction"]["delta"] < -1  # Δ predicted (the matrix measured -8.9 points)
     assert any(r["rule"] == "pile" and not r["accepted"] for r in data["reasons"])
 
 

@@ -23,7 +23,9 @@ from typing import Any, Union
 
 import numpy as np
 
+from nsad_lib.compat.features import feature_vector
 from nsad_lib.compat.marks import domain_marks, transfer_records  # domain_marks: re-exported (`list`)
+from nsad_lib.compat.predictor import DEFAULT_MODEL, CheckerModel, Prediction, describe_driver, load_model
 from nsad_lib.compat.probe import run_probe
 from nsad_lib.compat.profile_formula import pre_activations, profile_formula
 from nsad_lib.compat.verdict import Reason, Verdict, score_rules
@@ -189,7 +191,7 @@ def _load_named_cached(name: str) -> Dataset:
 def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None = None, probe: bool = False,
           registry: Any = None, sample_rows: int = SAMPLE_ROWS, seed: int = 42, compare_source: bool = True,
           probe_epochs: int = 5, probe_rows: int = 20_000, probe_seeds: tuple[int, ...] = (42,),
-          positive: Any = None, task: str | None = None) -> Verdict:
+          positive: Any = None, task: str | None = None, model: Any = DEFAULT_MODEL) -> Verdict:
     """Predict whether the entry's formula transfers to ``data``; optionally probe with real training.
 
     ``data``: a named dataset (``forest``), a file path (``target`` = label column, default the
@@ -198,6 +200,9 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
     ``registry``: a :class:`~nsad_lib.registry.store.Registry` or directories searched before the bundled one.
     ``task``: binary, multiclass or regression, inferred from a file's target when left out; the
     probe compares accuracy (classification) or R² (regression).
+    ``model``: the checker v2 model that predicts Δ with an interval and gives the verdict (the
+    shipped ``checker-v2``, a path to a model JSON, or a loaded model); ``None``: today's rules
+    alone (``rules_verdict`` always holds their verdict).
     """
     start = time.perf_counter()
     entry = _resolve_entry(entry_or_id, registry)
@@ -222,6 +227,13 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
     source_fp = _source_profile(entry, formula, seed, sample_rows) if compare_source else None
     source_domain = str(entry.domains.get("source", "unknown"))
     verdict, score, reasons = score_rules(data_profile, fp, source_domain, source_fp)
+    rules_verdict = verdict
+    prediction = None
+    fitted = model if isinstance(model, CheckerModel) else (load_model(model) if model is not None else None)
+    if fitted is not None:
+        prediction = fitted.predict(feature_vector(data_profile, fp), entry_id=entry.id, formula=str(formula.expr))
+        verdict = prediction.verdict
+        reasons = prediction_reasons(prediction, rules_verdict) + reasons
     probe_result = None
     if probe:
         if not isinstance(loaded, Dataset):
@@ -245,7 +257,32 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
                    domain_confidence=data_profile.confidence, verdict=verdict, score=score, reasons=reasons,
                    data_profile=data_profile, formula_profile=fp, source_profile=source_fp,
                    source_domain=source_domain, probe=probe_result, rows_profiled=len(sample),
-                   seconds=time.perf_counter() - start)
+                   seconds=time.perf_counter() - start, rules_verdict=rules_verdict, prediction=prediction)
+
+
+def prediction_reasons(p: Prediction, rules_verdict: str) -> tuple[Reason, ...]:
+    """The model's prediction, its drivers and the nearest suite datasets, as reasons (weight 0:
+    the rules' score is unchanged; the verdict is the model's)."""
+    ok = p.verdict == "transfers"
+    out = [Reason("prediction", ok, 0.0,
+                  f"PREDICTED (not measured) by {p.model}: Δ {p.delta:+.1f} points against Light ReLU, "
+                  f"{100 * p.level:.0f}% interval [{p.low:+.1f}, {p.high:+.1f}]: {p.verdict}"
+                  + ("" if p.verdict != "uncertain" else " (the interval straddles -1 point; run --probe)")
+                  + f"; today's rules alone say {rules_verdict}")]
+    for name, value, typical, effect in p.drivers:
+        out.append(Reason("driver", effect >= 0, 0.0, describe_driver(name, value, typical, effect)))
+    if p.nearest:
+        parts = []
+        for row in p.nearest:
+            measured = row.get("measured", {})
+            if row.get("similar_formulas"):
+                what = ", ".join(f"{k} {v:+.1f}" for k, v in measured.items()) or "no measurement"
+                parts.append(f"{row['dataset']} (similar formulas: {what})")
+            else:
+                parts.append(f"{row['dataset']} (this formula: {next(iter(measured.values())):+.1f})")
+        out.append(Reason("nearest", True, 0.0, "nearest suite datasets by profile (measured Δ, points): "
+                          + "; ".join(parts)))
+    return tuple(out)
 
 
 # -- evidence ------------------------------------------------------------------------------
@@ -254,6 +291,10 @@ def evidence_record(verdict: Verdict) -> dict[str, Any]:
     base: dict[str, Any] = {"dataset": verdict.dataset, "domain": verdict.domain}
     prediction = {"verdict": verdict.verdict, "score": verdict.score,
                   "domain_confidence": verdict.domain_confidence}
+    if verdict.prediction is not None:
+        p = verdict.prediction
+        prediction.update(model=p.model, delta=round(p.delta, 3), low=round(p.low, 3), high=round(p.high, 3),
+                          rules_verdict=verdict.rules_verdict)
     if verdict.probe is not None:
         p = verdict.probe
         return {**base, "verdict": "transfers" if p.verdict == "transfers" else "fails",

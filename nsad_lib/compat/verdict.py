@@ -98,6 +98,8 @@ class Verdict:
     probe: Any = None  # ProbeResult when --probe ran
     rows_profiled: int = 0
     seconds: float = 0.0
+    rules_verdict: VerdictName | None = None  # today's rules alone (v1), beside the model's verdict
+    prediction: Any = None  # predictor.Prediction of the checker v2 model, when one was used
 
     @property
     def accepted(self) -> bool:
@@ -123,6 +125,8 @@ class Verdict:
             "formula_profile": self.formula_profile.to_dict(),
             "source_profile": self.source_profile.to_dict() if self.source_profile else None,
             "probe": self.probe.to_dict() if self.probe is not None else None,
+            "rules_verdict": self.rules_verdict,
+            "prediction": self.prediction.to_dict() if self.prediction is not None else None,
             "rows_profiled": self.rows_profiled,
             "seconds": round(self.seconds, 3),
         }
