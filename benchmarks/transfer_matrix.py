@@ -71,11 +71,6 @@ def heldout_entries(formulas: list[str]) -> list:
             for text in formulas]
 
 
-<<<<<<< HEAD
-def real_accuracy(ds, label: str, factory, seeds, epochs, cache: dict, cache_path: Path) -> float:
-    """Mean test accuracy of Light+``label`` over ``seeds`` (cached per run)."""
-    from nsad_lib.training.protocol import train_and_evaluate
-=======
 def train_through_runner(datasets_: dict, activations: list[str], seeds, epochs: int, store_dir: Path,
                          workers: int) -> dict[tuple[str, str], float]:
     """Mean test accuracy per (dataset, activation) over ``seeds``: every run goes through the
@@ -83,7 +78,6 @@ def train_through_runner(datasets_: dict, activations: list[str], seeds, epochs:
     ``store_dir``), so runs already stored are not trained again."""
     from nsad_lib.bench.runner import plan, run_grid, validate
     from nsad_lib.bench.store import ResultStore
->>>>>>> check2
 
     validate(activations)
     store = ResultStore(store_dir)
