@@ -1,7 +1,9 @@
 """Named real datasets and generic file loading.
 
 The paper's binary tasks ``higgs``, ``forest``, ``spambase``, ``sms``; the 7-class Covertype task
-``covertype7`` (same files as ``forest``) and the ``california`` housing regression.
+``covertype7`` (same files as ``forest``), the ``california`` housing regression, and
+``higgs-all`` (every real HIGGS row in ``../shared/data``, each UCI event once; see
+:func:`duplicate_rows`).
 
 ``load("forest")`` searches, in order: ``NSAD_DATA_DIR``; the user cache
 (``$XDG_CACHE_HOME/nsad-lib/data`` or ``~/.cache/nsad-lib/data``); and, for this project's
@@ -19,9 +21,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from nsad_lib.data.catalog import CATALOG, DatasetInfo, KnownFile, Layout
+import numpy as np
+
+from nsad_lib.data.catalog import CATALOG, HIGGS_ALL_TOLERANCE, HIGGS_FEATURES, DatasetInfo, KnownFile, Layout
 from nsad_lib.data.downloads import fetch
-from nsad_lib.data.parsers import PARSERS
+from nsad_lib.data.parsers import PARSERS, Parsed, higgs_shared
 from nsad_lib.data.tabular import check_finite, check_rows, load_file, sha256_of
 from nsad_lib.data.types import Dataset, DatasetMeta, infer_feature_kinds
 from nsad_lib.errors import DataError
@@ -29,7 +33,7 @@ from nsad_lib.util.paths import user_cache_dir
 
 __all__ = [
     "Dataset", "DatasetMeta", "Located", "names", "info", "load", "load_file", "locate",
-    "search_dirs", "cache_dir", "download_original", "SAMPLES_DIR", "ENV_DATA_DIR",
+    "search_dirs", "cache_dir", "download_original", "duplicate_rows", "SAMPLES_DIR", "ENV_DATA_DIR",
 ]
 
 ENV_DATA_DIR = "NSAD_DATA_DIR"
@@ -49,7 +53,7 @@ class Located:
 
 
 def names() -> list[str]:
-    """The named datasets: the paper's order plus ``sms``, then ``covertype7`` and ``california``."""
+    """The named datasets: the paper's order plus ``sms``, then ``covertype7``, ``california``, ``higgs-all``."""
     return list(CATALOG)
 
 
@@ -168,7 +172,7 @@ def load(name: str, *, data_dir: str | Path | None = None, download: bool = Fals
 def _parse(located: Located, dataset: DatasetInfo, verify: bool) -> Dataset:
     layout = located.layout
     digests = {str(p): _check_file(p, k, verify) for p, k in zip(located.paths, layout.files)}
-    parsed = PARSERS[layout.parser](located.paths)
+    parsed = _PARSERS[layout.parser](located.paths)
     expected_rows = layout.files[0].rows
     if expected_rows is not None and parsed.rows_read != expected_rows:
         problem = (f"{located.paths[0]}: {parsed.rows_read:,} rows, but {layout.files[0].description} "
@@ -187,3 +191,76 @@ def _parse(located: Located, dataset: DatasetInfo, verify: bool) -> Dataset:
                        notes=parsed.notes, original_prefix=prefix)
     return Dataset(dataset.name, X, parsed.y, parsed.feature_names, infer_feature_kinds(X), meta,
                    parsed.task, parsed.classes)
+
+
+def duplicate_rows(X: np.ndarray, y: np.ndarray, tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that repeat an earlier row: ``(later, first)`` index arrays, ``later`` ascending.
+
+    Two rows are the same when their labels are equal and every feature differs by at most
+    ``tolerance`` (0: exactly equal). Rows are compared after sorting by label and feature sum,
+    so only rows whose sums lie within ``tolerance * features`` are compared: exact for every
+    tolerance, and fast while few rows share a sum. A row equal to several earlier rows points
+    at the earliest of them.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    n = len(y)
+    if n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    total = X.sum(axis=1)
+    order = np.lexsort((total, y))
+    Xs, ys, ts = X[order], y[order], total[order]
+    width = tolerance * X.shape[1] + 1e-9 * (1.0 + np.abs(ts).max())  # summation rounding
+    first = np.arange(n)
+    for k in range(1, n):
+        near = np.flatnonzero((ys[k:] == ys[:-k]) & (ts[k:] - ts[:-k] <= width))
+        if not len(near):
+            break
+        same = near[np.all(np.abs(Xs[near + k] - Xs[near]) <= tolerance, axis=1)]
+        a, b = order[same], order[same + k]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        np.minimum.at(first, hi, lo)
+    for i in range(n):  # chains (c repeats b repeats a) point at a
+        first[i] = first[first[i]]
+    later = np.flatnonzero(first != np.arange(n))
+    return later.astype(np.int64), first[later].astype(np.int64)
+
+
+def _higgs_all(paths: tuple[Path, ...]) -> Parsed:
+    """The ``higgs`` shared files, then higgs-small's val + test CSV (header ``label,f0..f27``);
+    every row that repeats an earlier one (same label, features within HIGGS_ALL_TOLERANCE) dropped."""
+    import pandas as pd  # the [data] extra; higgs_shared has already required it
+
+    shared = higgs_shared(paths[:3])
+    path = paths[3]
+    try:
+        df = pd.read_csv(path)
+    except Exception as exc:
+        raise DataError(f"{path}: cannot parse ({exc})") from exc
+    expected = ["label", *(f"f{i}" for i in range(len(HIGGS_FEATURES)))]
+    if [str(c) for c in df.columns] != expected:
+        raise DataError(f"{path}: header differs from 'label,f0..f{len(HIGGS_FEATURES) - 1}'")
+    if any(dtype.kind not in "iuf" for dtype in df.dtypes):
+        raise DataError(f"{path}: a column is not numeric")
+    values = df.to_numpy(dtype=np.float64)
+    labels = values[:, 0]
+    bad = np.flatnonzero(~np.isin(labels, [0, 1]))
+    if len(bad):
+        raise DataError(f"{path}: column 'label', row {bad[0] + 1}: label {labels[bad[0]]!r} not in [0, 1]")
+    X = np.concatenate([shared.X, values[:, 1:]])
+    y = np.concatenate([shared.y, labels.astype(np.int64)])
+    read = len(y)
+    later, first = duplicate_rows(X, y, HIGGS_ALL_TOLERANCE)
+    exact = int(np.all(X[later] == X[first], axis=1).sum())
+    keep = np.setdiff1d(np.arange(read), later)
+    notes = (*shared.notes,
+             f"then {len(values):,} higgs-small val + test rows (float32, 7 significant digits): "
+             f"{read:,} rows read",
+             f"{len(later):,} rows dropped as repeats of an earlier row (same label, every feature "
+             f"within {HIGGS_ALL_TOLERANCE:g}; {exact:,} of them exactly equal, the others the same "
+             f"UCI event in copies of different precision); {len(keep):,} rows kept, first copies "
+             f"in file order")
+    return Parsed(X[keep], y[keep], HIGGS_FEATURES, notes, read)
+
+
+_PARSERS = {**PARSERS, "higgs_all": _higgs_all}
