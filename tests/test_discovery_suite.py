@@ -66,6 +66,8 @@ def test_formula_spec_round_trip_builds_trainable_activation():
     x = torch.linspace(-2, 2, 5)
     assert torch.allclose(module(x), x + 0.5 * torch.sin(2 * x))
     assert runner.activation_of("relu") == "relu"
+    semi = runner.activation_of("formula:a*sin(b*x) + x;a=0.5;b=2")()  # the CLI's comma-free form
+    assert torch.allclose(semi(x), x + 0.5 * torch.sin(2 * x))
     runner.validate([spec, "relu"])  # the grid's up-front check accepts formula specs
 
 

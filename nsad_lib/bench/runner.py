@@ -35,7 +35,8 @@ FORMULA_PREFIX = "formula:"
 
 
 def formula_spec(formula) -> str:  # noqa: ANN001 - a nsad_lib.formula.Formula
-    """The activation spec of ``formula``: ``formula:TEXT`` plus ``;a=V,b=W`` for its constants."""
+    """The activation spec of ``formula``: ``formula:TEXT`` plus ``;a=V,b=W`` for its constants
+    (``;a=V;b=W`` is read the same, for the comma-separated ``--activations`` of the CLI)."""
     params = ",".join(f"{k}={float(v)!r}" for k, v in formula.parameters.items())
     return FORMULA_PREFIX + formula.canonical + (f";{params}" if params else "")
 
@@ -45,14 +46,15 @@ def _parse_formula_spec(spec: str):  # -> Formula
 
     text, _, params = spec[len(FORMULA_PREFIX):].partition(";")
     values: dict[str, float] = {}
-    for item in filter(None, (p.strip() for p in params.split(","))):
+    for item in filter(None, (p.strip() for p in params.replace(";", ",").split(","))):
         name, eq, value = item.partition("=")
         try:
             values[name.strip()] = float(value)
         except ValueError:
             eq = ""
         if not eq or not name.strip():
-            raise NsadError(f"activation {spec!r}: constants are NAME=NUMBER separated by commas, got {item!r}")
+            raise NsadError(f"activation {spec!r}: constants are NAME=NUMBER separated by commas (or ';' where "
+                            f"the spec sits in a comma-separated list), got {item!r}")
     return Formula.parse(text, values)
 
 
