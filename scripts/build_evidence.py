@@ -83,6 +83,8 @@ def build(leaderboard: Path = LEADERBOARD) -> dict:
     covered = {row["dataset"] for row in table_rows(DOC.read_text(encoding="utf-8"))}
     for entry, record in suite_records(registry, covered, leaderboard):
         entries.setdefault(entry.id, {"sha256": entry.sha256, "transfers": []})["transfers"].append(record)
+    for entry in registry.entries():  # entries measured at publication carry their records themselves
+        entries.setdefault(entry.id, {"sha256": entry.sha256, "transfers": []})
     return {
         "schema": 1,
         "about": "Measured transfer records for bundled entries, keyed by id and sha256 (entries are immutable, so "
