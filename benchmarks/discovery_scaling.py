@@ -6,8 +6,9 @@ fresh store with the same seed; both must find the same formula.
                                            [--workers 2] [--out STEM] [--update-results]
 
 Search: the source half of the `quick` suite (phoneme, chess, german), population 8, seed 42.
-With ``local`` each generation is one batch on a fresh process pool (its start, spawn + import
-torch, is counted); ``ray`` keeps its workers across generations.
+With ``local`` one process pool serves the whole search (its start, fork on Linux, is counted);
+``ray`` keeps its workers across generations. After a warm-up search, each configuration runs
+twice, in both orders; the figures are the means.
 """
 
 from __future__ import annotations
@@ -44,26 +45,39 @@ def main() -> None:
     from nsad_lib.discovery.suite import discover_suite
 
     torch.set_num_threads(1)
-    seconds, per_minute, found = {}, {}, {}
+    seconds: dict[int, float] = {}
+    per_minute: dict[int, float] = {}
+    found: dict[int, tuple] = {}
+    samples: dict[int, list[float]] = {1: [], args.workers: []}
+
+    def search(workers: int, folder: Path, evaluations: int):  # -> the search's result
+        return discover_suite(suite="quick", split="source", name="scaling", seed=42, evaluations=evaluations,
+                              population=args.population, epochs=args.epochs, executor=args.executor,
+                              workers=workers, out=folder, dry_run=True)
+
     with tempfile.TemporaryDirectory() as tmp:
-        for workers in (1, args.workers):
-            start = time.perf_counter()
-            result = discover_suite(suite="quick", split="source", name="scaling", seed=42,
-                                    evaluations=args.evaluations, population=args.population, epochs=args.epochs,
-                                    executor=args.executor, workers=workers, out=Path(tmp) / f"w{workers}",
-                                    dry_run=True)
-            seconds[workers] = time.perf_counter() - start
-            evaluated = result.search.facts["evaluated"]
+        # Warm-up (a small search, 1 epoch): first-use costs (imports, data loading, compiled
+        # kernels) are paid here, not by whichever configuration runs first; forked workers
+        # would otherwise inherit the warm state of a run before them.
+        search(1, Path(tmp) / "warm", args.population)
+        for round_, order in enumerate(((1, args.workers), (args.workers, 1))):  # both orders
+            for workers in order:
+                start = time.perf_counter()
+                result = search(workers, Path(tmp) / f"r{round_}-w{workers}", args.evaluations)
+                samples[workers].append(time.perf_counter() - start)
+                evaluated = result.search.facts["evaluated"]
+                found[workers] = (result.entry.formula, result.entry.parameters)
+                assert result.counts["failed"] == 0, result.counts
+                print(f"{workers} worker(s): {evaluated} evaluations ({result.counts['ran']} runs) in "
+                      f"{samples[workers][-1]:.1f} s; best {found[workers][0]}", flush=True)
+        for workers, values in samples.items():
+            seconds[workers] = float(sum(values) / len(values))
             per_minute[workers] = 60.0 * evaluated / seconds[workers]
-            found[workers] = (result.entry.formula, result.entry.parameters)
-            assert result.counts["failed"] == 0, result.counts
-            print(f"{workers} worker(s): {evaluated} evaluations ({result.counts['ran']} runs) in "
-                  f"{seconds[workers]:.1f} s = {per_minute[workers]:.1f} evaluations/min; best {found[workers][0]}",
-                  flush=True)
     speedup = per_minute[args.workers] / per_minute[1]
     out = {"executor": args.executor, "suite": "quick", "split": "source", "evaluations": args.evaluations,
            "population": args.population, "epochs": args.epochs, "cpu_count": os.cpu_count(),
            "seconds": {str(k): round(v, 2) for k, v in seconds.items()},
+           "samples": {str(k): [round(x, 2) for x in v] for k, v in samples.items()},
            "evaluations_per_minute": {str(k): round(v, 2) for k, v in per_minute.items()},
            "speedup": round(speedup, 3), "same_formula": found[1] == found[args.workers],
            "formula": found[1][0], "environment": runner.environment()}

@@ -5,7 +5,9 @@ runner ``nsad-lib bench`` uses; the results of both must be identical.
     python benchmarks/grid_scaling.py [--epochs 5] [--workers 2] [--out STEM] [--update-results]
 
 Grid: the `quick` suite minus german (5 datasets) x Light {relu, gelu, silu, tanh} x seeds {42, 43}
-= 40 runs. The 2-worker time includes starting the worker processes (spawn, import torch).
+= 40 runs. The 2-worker time includes starting the worker processes (fork on Linux). After a
+warm-up pass, each configuration runs twice, in both orders (1 then 2, 2 then 1); the figures are
+the means.
 """
 
 from __future__ import annotations
@@ -43,20 +45,29 @@ def main() -> None:
     data = {name: suite.load(name) for name in DATASETS}
     specs = runner.plan(data, ACTIVATIONS, SEEDS, args.epochs)
     assert len(specs) == 40
-    times, scores = {}, {}
+    times: dict[int, float] = {}
+    scores: dict[int, dict] = {}
+    samples: dict[int, list[float]] = {1: [], args.workers: []}
     with tempfile.TemporaryDirectory() as tmp:
-        for workers in (1, args.workers):
-            store = ResultStore(Path(tmp) / f"w{workers}")
-            start = time.perf_counter()
-            counts = runner.run_grid(specs, data, store, workers=workers)
-            times[workers] = time.perf_counter() - start
-            assert counts["failed"] == 0, counts
-            scores[workers] = {r["key"]: r["result"]["score"] for r in store.records()}
-            print(f"{workers} worker(s): {times[workers]:.1f} s", flush=True)
+        # Warm-up: every activation once, so neither configuration pays first-use costs (imports,
+        # compiled kernels) that the other then inherits (forked workers share the parent's state).
+        warm = runner.plan({DATASETS[0]: data[DATASETS[0]]}, ACTIVATIONS, SEEDS[:1], 1)
+        runner.run_grid(warm, data, ResultStore(Path(tmp) / "warm"), workers=1)
+        for round_, order in enumerate(((1, args.workers), (args.workers, 1))):  # both orders
+            for workers in order:
+                store = ResultStore(Path(tmp) / f"r{round_}-w{workers}")
+                start = time.perf_counter()
+                counts = runner.run_grid(specs, data, store, workers=workers)
+                samples[workers].append(time.perf_counter() - start)
+                assert counts["failed"] == 0, counts
+                scores[workers] = {r["key"]: r["result"]["score"] for r in store.records()}
+                print(f"{workers} worker(s): {samples[workers][-1]:.1f} s", flush=True)
+        times = {w: float(sum(v) / len(v)) for w, v in samples.items()}
     ratio = times[args.workers] / times[1]
     result = {"runs": len(specs), "epochs": args.epochs, "datasets": list(DATASETS),
               "activations": list(ACTIVATIONS), "seeds": list(SEEDS), "cpu_count": os.cpu_count(),
               "seconds": {str(k): round(v, 2) for k, v in times.items()}, "ratio": round(ratio, 3),
+              "samples": {str(k): [round(x, 2) for x in v] for k, v in samples.items()},
               "identical_results": scores[1] == scores[args.workers],
               "environment": runner.environment()}
     print(f"ratio {args.workers} workers / 1 worker: {ratio:.2f} (target <= 0.6); identical results: "
