@@ -163,18 +163,6 @@ def fit_ensembles(X: np.ndarray, y: np.ndarray, level: float = 0.8, params: Mapp
     return tuple(out)
 
 
-def _export_gbr(model) -> dict[str, Any]:  # noqa: ANN001 - a fitted GradientBoostingRegressor
-    trees = []
-    for est in model.estimators_[:, 0]:
-        t = est.tree_
-        trees.append({"left": t.children_left.tolist(), "right": t.children_right.tolist(),
-                      "feature": [int(v) if v >= 0 else 0 for v in t.feature],
-                      "threshold": [float(v) for v in t.threshold],
-                      "value": [float(v) for v in t.value[:, 0, 0]]})
-    init = float(np.ravel(model.init_.constant_)[0])
-    return {"init": init, "learning_rate": float(model.learning_rate), "trees": trees}
-
-
 def export_model(cases: Sequence[Case], *, settings: Mapping[str, float], level: float, version: int,
                  fitted: Mapping[str, Any], registry: Any = None,
                  shapes: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
