@@ -1,11 +1,13 @@
 """Score the checker v2 honestly and write the generated part of docs/compatibility.md.
 
 On **all** measured (dataset, formula) cases of the suite's transfer matrix (a runner store:
-``tabular-25`` x the formula set x seeds 42-44, Light protocol), held out two ways:
+``tabular-25`` x the formula set x seeds 42-44, Light protocol), held out three ways:
 
 - leave-one-dataset-out (LODO): the recipe runs without the dataset it predicts;
 - leave-one-family-out (LOFO): the recipe runs without every formula of the held-out family
-  (periodic, gated, saturating, folding, bump, piecewise, random; benchmarks/zoo/families.json).
+  (periodic, gated, saturating, folding, bump, piecewise, random; benchmarks/zoo/families.json);
+- a new formula on new data: each (dataset, family) pair held out, the recipe running without
+  any cell of the dataset and any cell of the family (``--no-both`` skips it: one recipe per pair).
 
 The recipe (nsad_lib.compat.learn.select_settings) is the whole fit: the smoother's bandwidths,
 its interval quantiles and its decision band are chosen by cross-validation *inside* the fold's
@@ -100,10 +102,12 @@ def _settings_summary(chosen: dict) -> dict:
             "per_fold": {g: {k: st[k] for k in keys} for g, st in chosen.items()}}
 
 
-def evaluate(cases, shapes, profiles, candidates: bool = True, progress=lambda s: None) -> dict:
+def evaluate(cases, shapes, profiles, candidates: bool = True, both: bool = True, progress=lambda s: None) -> dict:
     from nsad_lib.compat.learn import (
         DECISION_LEVELS,
+        apart_both,
         by_dataset,
+        by_dataset_and_family,
         by_family,
         held_out_predictions,
         interval_verdicts,
@@ -119,14 +123,21 @@ def evaluate(cases, shapes, profiles, candidates: bool = True, progress=lambda s
         "transfers iff monotone (near, fold cost ≤ 2%)": ["transfers" if c.near_monotone else "does-not-transfer"
                                                          for c in cases],
     }
-    for split, key in (("lodo", by_dataset), ("lofo", by_family)):
-        pred, chosen = held_out_predictions(cases, key, profiles, shapes, level=REPORTED, progress=progress)
+    for split, key, apart in (("lodo", by_dataset, None), ("lofo", by_family, None),
+                              ("both", by_dataset_and_family, apart_both)):
+        if split == "both" and not both:
+            continue
+        pred, chosen = held_out_predictions(cases, key, profiles, shapes, level=REPORTED, apart=apart,
+                                            progress=progress)
         summary = _settings_summary(chosen)
         out["settings"][split] = summary
         verdicts = np.asarray(interval_verdicts(pred["dlow"], pred["dhigh"]))
         rows = {"checker v2 (suite-matrix smoother; recipe chosen inside each fold)": scores(
             y, verdicts, pred["delta"], pred["low"], pred["high"])}
         groups = np.asarray([key(c) for c in cases])
+        if split == "both":  # the main row and the baselines only
+            out["splits"][split] = {**rows, **{name: scores(y, v) for name, v in baselines.items()}}
+            continue
         out.setdefault("per_group", {})[split] = {
             g: scores(y[groups == g], verdicts[groups == g], pred["delta"][groups == g]) for g in sorted(set(groups))}
         if split == "lodo":
@@ -187,6 +198,12 @@ def markdown(result: dict, facts: dict, cases) -> str:
     lines += [_row(k, s) for k, s in lodo.items()]
     lines += ["", "#### Leave one formula family out (the model never saw a formula of the family)", "", HEADER]
     lines += [_row(k, s) for k, s in result["splits"]["lofo"].items()]
+    if "both" in result["splits"]:
+        lines += ["", "#### Leave the dataset and the formula's family out (a new formula on new data)", "",
+                  "Each (dataset, family) pair held out in turn: the recipe and the smoother see no cell of the "
+                  "dataset and no cell of any formula of the family (" + _fmt_settings(result["settings"]["both"])
+                  + ").", "", HEADER]
+        lines += [_row(k, s) for k, s in result["splits"]["both"].items()]
     lines += ["", "#### Against the targets (leave one dataset out)", "",
               "| target | wanted | checker v2 | reached |", "|---|---:|---:|---|"]
     for key, want in TARGETS.items():
@@ -287,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="cases need this many paired seeds (3: the label's definition; fewer only to preview a grid "
                          "still running)")
     ap.add_argument("--no-candidates", action="store_true", help="skip the alternative models")
+    ap.add_argument("--no-both", action="store_true",
+                    help="skip the dataset-and-family-out split (one recipe per pair: the slowest part)")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--probe-cases", type=int, default=0, help="score the probe alone on this many seeded cases")
     ap.add_argument("--probe-seed", type=int, default=0)
@@ -301,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                                  progress=lambda s: print(s, file=sys.stderr))
     facts["min_seeds"] = args.min_seeds
     shapes = case_shapes(cases, Registry([zoo]) if zoo is not None else None)
-    result = evaluate(cases, shapes, case_profiles(cases), candidates=not args.no_candidates,
+    result = evaluate(cases, shapes, case_profiles(cases), candidates=not args.no_candidates, both=not args.no_both,
                       progress=lambda s: print(s, file=sys.stderr, flush=True))
     if args.probe_cases:
         from nsad_lib.compat.learn import interval_verdicts, scores

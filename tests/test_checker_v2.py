@@ -15,7 +15,9 @@ from nsad_lib.compat.features import FEATURES
 from nsad_lib.compat.learn import (
     DATA_FEATURES,
     Case,
+    apart_both,
     by_dataset,
+    by_dataset_and_family,
     by_family,
     case_profiles,
     export_model,
@@ -93,6 +95,17 @@ def test_held_out_predictions_never_see_the_held_out_cells():
             np.testing.assert_array_equal(base[name][held], again[name][held])  # untouched by its own cells
         assert chosen[group] == chosen2[group]
         assert np.any(base["delta"][~held] != again["delta"][~held])  # the poison does reach the other folds
+
+
+def test_the_new_formula_on_new_data_split_leaves_out_the_dataset_and_the_family():
+    cases, shapes = _suite(n_datasets=6, n_formulas=9)
+    profiles = case_profiles(cases)
+    base, _ = held_out_predictions(cases, by_dataset_and_family, profiles, shapes, apart=apart_both)
+    poisoned = [replace(c, delta=c.delta - 40) if (c.dataset == "d2" or c.family == "gated") else c for c in cases]
+    again, _ = held_out_predictions(poisoned, by_dataset_and_family, profiles, shapes, apart=apart_both)
+    held = np.array([c.dataset == "d2" and c.family == "gated" for c in cases])
+    np.testing.assert_array_equal(base["delta"][held], again["delta"][held])
+    assert np.any(base["delta"][~held] != again["delta"][~held])
 
 
 def test_the_recipe_predicts_a_smooth_matrix_and_beats_chance():

@@ -32,7 +32,7 @@ from nsad_lib.util.optional import require
 __all__ = ["BUILTIN_FORMULAS", "Case", "transfer_matrix", "feature_table", "formula_of", "fit_ensembles",
            "export_model", "scores", "load_cases", "interval_verdicts", "DATA_FEATURES", "FORMULA_FEATURES", "PARAMS",
            "clip_delta", "case_shapes", "case_profiles", "by_dataset", "by_family", "smoother_of", "cross_predict",
-           "select_settings", "held_out_predictions"]
+           "select_settings", "held_out_predictions", "by_dataset_and_family", "apart_both"]
 
 #: torch's builtin activations as formulas (the runner trains the torch modules; the checker
 #: profiles the same functions). relu, gelu and silu are also bundled entries.
@@ -398,13 +398,25 @@ def select_settings(cases: Sequence[Case], idx: Sequence[int], profiles, shapes,
     return st
 
 
+def by_dataset_and_family(c: Case) -> str:
+    return f"{c.dataset} x {c.family}"
+
+
+def apart_both(a: Case, b: Case) -> bool:
+    """``b`` may train the prediction of ``a`` in the new-formula-on-new-data split: another dataset
+    and another family."""
+    return a.dataset != b.dataset and a.family != b.family
+
+
 def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], profiles, shapes, *,
                          level: float = 0.8, settings: Mapping[str, Any] | None = None,
+                         apart: Callable[[Case, Case], bool] | None = None,
                          progress: Callable[[str], None] = lambda s: None) -> tuple[dict[str, np.ndarray], dict]:
     """Honest held-out predictions of every case: for each group of ``key`` (a dataset, a family), the
     recipe (bandwidths, interval quantiles and decision level chosen by :func:`select_settings`, unless
     ``settings`` fixes them) runs on the *other* groups' cases only, and the smoother over those cases
-    predicts the group. Nothing of a held-out group's cells (their Δ, their datasets' profiles in the
+    predicts the group (``apart(held_out_case, case)``: which cases may train it; default: the other
+    groups'). Nothing of a held-out group's cells (their Δ, their datasets' profiles in the
     scale) reaches its predictions. Returns (arrays over all cases: ``delta``, ``low``, ``high``,
     ``dlow``, ``dhigh``, ...; group -> settings used)."""
     from nsad_lib.compat.smoother import intervals
@@ -414,7 +426,7 @@ def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], prof
     chosen: dict[str, dict] = {}
     for g in sorted({key(c) for c in cases}):
         test = [i for i in range(n) if key(cases[i]) == g]
-        train = [i for i in range(n) if key(cases[i]) != g]
+        train = [i for i in range(n) if (apart(cases[test[0]], cases[i]) if apart else key(cases[i]) != g)]
         st = dict(settings) if settings is not None else select_settings(cases, train, profiles, shapes, (level,))
         chosen[g] = st
         sm = smoother_of(cases, train, profiles, shapes, st)
