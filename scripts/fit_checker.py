@@ -2,12 +2,15 @@
 
 Reads a runner store (``results.jsonl``: every ``tabular-25`` dataset x the formula set x seeds
 42-44, the Light protocol), computes the unlabelled features of every (dataset, formula) case
-(cached in ``benchmarks/results/checker/features.json``; only new cases are profiled), fits the
-low / median / high quantile gradient-boosting models of Δ and writes
-``nsad_lib/compat/models/checker-v2.json`` (no pickle: tree arrays).
+(cached in ``benchmarks/results/checker/features.json``; only new cases are profiled) and each
+formula's shape, runs the smoother's recipe on all cells (bandwidths, interval quantiles and
+decision band chosen by leave-one-dataset-out and leave-one-family-out cross-validation; the same
+recipe ``evaluate_checker.py`` scores fold by fold) and writes
+``nsad_lib/compat/models/checker-v2.json``: the clipped Δ matrix, the dataset profiles, the
+formula shapes and the settings (no pickle, plain JSON).
 
-    python scripts/evaluate_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo   # docs + decision level
-    python scripts/fit_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo        # then the model
+    python scripts/evaluate_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo   # the docs' figures
+    python scripts/fit_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo        # the model
 """
 
 from __future__ import annotations
@@ -18,15 +21,12 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "nsad_lib" / "compat" / "models" / "checker-v2.json"
 CACHE = REPO / "benchmarks" / "results" / "checker" / "features.json"
 ZOO = REPO / "benchmarks" / "zoo"
-EVALUATION = REPO / "benchmarks" / "results" / "checker" / "evaluation.json"
 #: Bump when the model's form or training data definition changes.
-VERSION = 1
+VERSION = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,32 +39,25 @@ def main(argv: list[str] | None = None) -> int:
                          "still running)")
     ap.add_argument("--out", type=Path, default=MODEL)
     ap.add_argument("--level", type=float, default=0.8, help="nominal coverage of the reported interval")
-    ap.add_argument("--decision-level", type=float, default=None,
-                    help="the band the verdict reads (0: the median alone; default: the level "
-                         "evaluate_checker.py chose, benchmarks/results/checker/evaluation.json)")
     args = ap.parse_args(argv)
 
-    from nsad_lib.compat.learn import export_model, fit_ensembles, load_cases
+    from nsad_lib.compat.learn import case_profiles, case_shapes, export_model, load_cases, select_settings
+    from nsad_lib.registry.store import Registry
     from nsad_lib.util.atomic import atomic_write_text
 
-    cases, datasets, facts = load_cases(args.store, args.zoo if args.zoo.is_dir() else None, args.cache, seeds=args.min_seeds,
-                                        progress=lambda s: print(s, file=sys.stderr))
+    zoo = args.zoo if args.zoo.is_dir() else None
+    cases, _, facts = load_cases(args.store, zoo, args.cache, seeds=args.min_seeds,
+                                 progress=lambda s: print(s, file=sys.stderr))
     if len(cases) < 50:
         print(f"error: only {len(cases)} measured cases in {args.store}; too few to fit", file=sys.stderr)
         return 2
-    level, decision = args.level, args.decision_level
-    if decision is None:
-        decision = json.loads(EVALUATION.read_text())["decision_level"] if EVALUATION.is_file() else 0.0
-    X = np.stack([c.x for c in cases])
-    y = np.array([c.delta for c in cases])
-    models = fit_ensembles(X, y, level=level)
-    decision_models = fit_ensembles(X, y, level=decision)[::2] if 0 < decision != level else (
-        (models[0], models[2]) if decision == level else ())
+    shapes = case_shapes(cases, Registry([zoo]) if zoo is not None else None)
+    settings = select_settings(cases, range(len(cases)), case_profiles(cases), shapes, (args.level,))
     digest = hashlib.sha256((args.store / "results.jsonl").read_bytes()).hexdigest()
-    fitted = {**facts, "store": args.store.name, "store_sha256": digest,
+    fitted = {**facts, "store": args.store.name, "store_sha256": digest, "min_seeds": args.min_seeds,
+              "settings": settings,
               "command": "python scripts/fit_checker.py --store <grid folder> --zoo benchmarks/zoo"}
-    doc = export_model(models, cases, datasets, level=level, version=VERSION, fitted=fitted,
-                       decision_level=decision, decision_models=decision_models)
+    doc = export_model(cases, settings=settings, level=args.level, version=VERSION, fitted=fitted, shapes=shapes)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(doc, separators=(",", ":")) + "\n")
     print(f"wrote {args.out} ({len(cases)} cases, {facts['datasets']} datasets, {facts['activations']} formulas)")

@@ -1,8 +1,10 @@
-"""Checker v2 (issue 17): the learned Δ model with an interval, shipped as JSON, evaluated with numpy."""
+"""Checker v2 (issue 17): the suite-matrix smoother of Δ with an interval, shipped as JSON, evaluated
+with numpy; its held-out evaluation never sees the held-out cells."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,54 +12,128 @@ import pytest
 
 from nsad_lib.compat.check import check
 from nsad_lib.compat.features import FEATURES
-from nsad_lib.compat.learn import export_model, fit_ensembles, interval_verdicts, scores
-from nsad_lib.compat.predictor import CheckerModel, TreeEnsemble, load_model, model_path, verdict_of_interval
+from nsad_lib.compat.learn import (
+    DATA_FEATURES,
+    Case,
+    apart_both,
+    by_dataset,
+    by_dataset_and_family,
+    by_family,
+    case_profiles,
+    export_model,
+    held_out_predictions,
+    interval_verdicts,
+    scores,
+    select_settings,
+)
+from nsad_lib.compat.predictor import CheckerModel, load_model, model_path, verdict_of_interval
+from nsad_lib.compat.smoother import CLIP, SHAPE_POINTS, Smoother, formula_shape, shape_distances
 from nsad_lib.data import datasets
 from nsad_lib.errors import NsadError
+from nsad_lib.formula import Formula
 
 REPO = Path(__file__).resolve().parents[1]
 HIGGS_FIG = "hajbi2026-higgs-fig-v1"
+FAMILIES = ("periodic", "gated", "saturating")
 
 
-def _cases(n=120, seed=0):
-    from nsad_lib.compat.learn import Case
-
+def _suite(n_datasets=8, n_formulas=9, seed=0):
+    """A synthetic matrix: Δ = formula effect + dataset effect (a smooth function of the profile) + noise."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, len(FEATURES)))
-    y = 2.0 * X[:, 0] - np.abs(X[:, 2]) + rng.normal(scale=0.3, size=n)
-    out = [Case(f"d{i % 6}", f"a{i % 20}", "periodic", "continuous", X[i], float(y[i]), "transfers", True, True,
-                f"x + {i % 20}") for i in range(n)]
-    ds = {f"d{k}": {"domain": "continuous", "x": X[k]} for k in range(6)}
-    return out, ds, X, y
+    di = [FEATURES.index(f) for f in DATA_FEATURES]
+    grid = np.linspace(-2, 2, SHAPE_POINTS)
+    shapes, effect = {}, {}
+    for k in range(n_formulas):
+        s = np.tanh((1 + k) * grid) + 0.3 * np.sin(k * grid)
+        s = s - s.mean()
+        shapes[f"f{k}"] = s / np.sqrt(np.mean(s ** 2))
+        effect[f"f{k}"] = rng.normal(scale=3.0)
+    cases = []
+    for d in range(n_datasets):
+        x = rng.normal(size=len(FEATURES))
+        for k in range(n_formulas):
+            delta = effect[f"f{k}"] + x[di[0]] + rng.normal(scale=0.3)
+            cases.append(Case(f"d{d}", f"f{k}", FAMILIES[k % 3], "continuous", x.copy(), float(delta), "transfers",
+                              True, True, f"x + {k}"))
+    return cases, shapes
 
 
-def test_numpy_trees_equal_sklearn_and_the_json_round_trips():
-    cases, ds, X, y = _cases()
-    models = fit_ensembles(X, y, level=0.8, params={"n_estimators": 30})
-    doc = export_model(models, cases, ds, level=0.8, version=1, fitted={})  # raises if they differ
+def test_formula_shape_ignores_output_shift_scale_and_sign():
+    f = formula_shape(Formula.parse("x*sigmoid(x)"))
+    g = formula_shape(Formula.parse("3*x*sigmoid(x) - 2"))
+    h = formula_shape(Formula.parse("-x*sigmoid(x)"))
+    assert f.shape == (SHAPE_POINTS,) and np.sqrt(np.mean(f ** 2)) == pytest.approx(1.0)
+    np.testing.assert_allclose(f, g, atol=1e-12)
+    assert shape_distances(f, np.stack([h, g]))[0] == pytest.approx(0.0, abs=1e-12)
+    assert shape_distances(f, formula_shape(Formula.parse("sin(3*x)"))[None, :])[0] > 0.5
+    assert not formula_shape(Formula.parse("Max(x, 5)")).any()  # constant on the normal quantiles: no shape
+
+
+def test_smoother_reads_the_formula_row_on_the_nearest_dataset_and_never_weighs_nothing():
+    shapes = {"a": np.linspace(-1, 1, SHAPE_POINTS), "b": np.sign(np.linspace(-1, 1, SHAPE_POINTS))}
+    profiles = {"near": np.array([0.0, 0.0]), "far": np.array([5.0, 5.0]), "mid": np.array([2.0, 2.0])}
+    cells = [("near", "a", 2.0), ("far", "a", -6.0), ("near", "b", -9.0), ("far", "b", 1.0), ("mid", "a", 500.0)]
+    sm = Smoother(cells, profiles, shapes, h_data=0.05, h_formula=0.05)
+    p = sm.predict(np.array([[0.1, 0.0]]), shapes["a"][None, :])
+    assert p["delta"][0] == pytest.approx(2.0) and p["known"][0] == 1.0
+    p = sm.predict(np.array([[100.0, 100.0]]), shapes["b"][None, :] * -3)  # far from everything, -b is b
+    assert p["delta"][0] == pytest.approx(1.0) and np.isfinite(p["spread"][0])
+    assert sm.predict(np.array([[2.0, 2.0]]), shapes["a"][None, :])["delta"][0] == CLIP  # Δ clipped to ±25
+    top = sm.heaviest(np.array([0.0, 0.0]), shapes["a"], top=2)
+    assert top[0][:3] == ("near", "a", 2.0) and top[0][3] > 0.9
+
+
+def test_held_out_predictions_never_see_the_held_out_cells():
+    cases, shapes = _suite()
+    profiles = case_profiles(cases)
+    for key, group in ((by_dataset, "d3"), (by_family, "gated")):
+        base, chosen = held_out_predictions(cases, key, profiles, shapes)
+        poisoned = [replace(c, delta=-c.delta * 7 + 11) if key(c) == group else c for c in cases]
+        again, chosen2 = held_out_predictions(poisoned, key, profiles, shapes)
+        held = np.array([key(c) == group for c in cases])
+        for name in ("delta", "low", "high", "dlow", "dhigh"):
+            np.testing.assert_array_equal(base[name][held], again[name][held])  # untouched by its own cells
+        assert chosen[group] == chosen2[group]
+        assert np.any(base["delta"][~held] != again["delta"][~held])  # the poison does reach the other folds
+
+
+def test_the_new_formula_on_new_data_split_leaves_out_the_dataset_and_the_family():
+    cases, shapes = _suite(n_datasets=6, n_formulas=9)
+    profiles = case_profiles(cases)
+    base, _ = held_out_predictions(cases, by_dataset_and_family, profiles, shapes, apart=apart_both)
+    poisoned = [replace(c, delta=c.delta - 40) if (c.dataset == "d2" or c.family == "gated") else c for c in cases]
+    again, _ = held_out_predictions(poisoned, by_dataset_and_family, profiles, shapes, apart=apart_both)
+    held = np.array([c.dataset == "d2" and c.family == "gated" for c in cases])
+    np.testing.assert_array_equal(base["delta"][held], again["delta"][held])
+    assert np.any(base["delta"][~held] != again["delta"][~held])
+
+
+def test_the_recipe_predicts_a_smooth_matrix_and_beats_chance():
+    cases, shapes = _suite(n_datasets=10, n_formulas=12, seed=1)
+    pred, _ = held_out_predictions(cases, by_dataset, case_profiles(cases), shapes)
+    y = np.array([c.delta for c in cases])
+    s = scores(y, interval_verdicts(pred["dlow"], pred["dhigh"]), pred["delta"], pred["low"], pred["high"])
+    assert s["agreement"] > 0.75 and s["coverage"] >= 0.8
+    assert np.all(pred["low"] <= pred["delta"]) and np.all(pred["delta"] <= pred["high"])
+
+
+def test_export_round_trips_and_names_what_the_nearest_cells_measured():
+    cases, shapes = _suite()
+    profiles = case_profiles(cases)
+    settings = select_settings(cases, range(len(cases)), profiles, shapes)
+    doc = export_model(cases, settings=settings, level=0.8, version=2, fitted={}, shapes=shapes)  # raises if unlike
     model = CheckerModel(json.loads(json.dumps(doc)))
-    mid, lo, hi = model.predict_arrays(X)
-    np.testing.assert_allclose(mid, models[1].predict(X), atol=1e-9)
-    assert np.all(lo <= mid) and np.all(mid <= hi)
-    far = int(np.argmax(np.abs(X[:, 0])))  # the row where feature 0 (the strongest signal) is most unusual
-    p = model.predict(X[far], entry_id=f"a{far % 20}")
-    assert p.decision_level == 0 and p.verdict == verdict_of_interval(p.delta, p.delta)  # the median decides
-    assert p.drivers and p.drivers[0][0] == FEATURES[0]
-    assert p.nearest and "measured" in p.nearest[0]
-
-
-def test_a_decision_band_gives_uncertain_where_it_straddles_minus_one():
-    cases, ds, X, y = _cases()
-    models = fit_ensembles(X, y, level=0.8, params={"n_estimators": 30})
-    band = fit_ensembles(X, y, level=0.5, params={"n_estimators": 30})
-    doc = export_model(models, cases, ds, level=0.8, version=1, fitted={}, decision_level=0.5,
-                       decision_models=(band[0], band[2]))
-    model = CheckerModel(json.loads(json.dumps(doc)))
-    lo, hi = model.decision_band(X)
-    np.testing.assert_allclose(lo, np.minimum(band[0].predict(X), models[1].predict(X)), atol=1e-9)
-    verdicts = [model.predict(x).verdict for x in X]
-    assert verdicts == interval_verdicts(lo, hi)
-    assert "uncertain" in verdicts and "transfers" in verdicts
+    c = cases[4]
+    p = model.predict(c.x, shape=shapes[c.activation])
+    assert p.low <= p.delta <= p.high and p.verdict in ("transfers", "does-not-transfer", "uncertain")
+    assert p.delta == pytest.approx(round(c.delta, 3), abs=0.5)  # its own cell is in the matrix
+    first = p.nearest[0]
+    assert first["dataset"] == c.dataset and c.activation in first["measured"] and "similar_formulas" not in first
+    assert model.predict(c.x, entry_id=c.activation) == p  # a suite formula's shape is looked up
+    new = model.predict(c.x, shape=-shapes["f1"] * 0.5 + 0.01 * np.linspace(-1, 1, SHAPE_POINTS))
+    assert new.nearest[0].get("similar_formulas") is True
+    with pytest.raises(NsadError, match="shape is needed"):
+        model.predict(c.x, entry_id="unknown")
 
 
 def test_interval_verdicts():
@@ -67,7 +143,7 @@ def test_interval_verdicts():
     assert verdict_of_interval(-3.0, 0.5) == "uncertain"
 
 
-def test_scores_count_uncertain_as_a_miss_and_balance_the_classes():
+def test_scores_count_uncertain_as_a_miss_balance_the_classes_and_clip_the_errors():
     delta = np.array([0.5, 0.0, -3.0, -0.2])
     s = scores(delta, ["transfers", "uncertain", "transfers", "transfers"], mid=np.array([0.5, 0.0, 0.0, 0.0]),
                low=np.array([0, -1, -1, -1]), high=np.array([1, 1, 1, 1]))
@@ -77,34 +153,37 @@ def test_scores_count_uncertain_as_a_miss_and_balance_the_classes():
     assert s["coverage"] == pytest.approx(0.75) and s["mae"] == pytest.approx(0.8)  # (0 + 0 + 3 + 0.2) / 4
     assert s["median_ae"] == pytest.approx(0.1)
     assert s["inside"] == pytest.approx(0.75) and s["below"] == pytest.approx(0.25)
-    assert interval_verdicts(np.array([-0.5]), np.array([1.0])) == ["transfers"]
+    diverged = scores(np.array([-9000.0, 1.0]), ["does-not-transfer", "transfers"], mid=np.array([-5.0, 1.0]))
+    assert diverged["mae"] == pytest.approx(10.0)  # |-25 - (-5)| / 2: Δ clipped to ±25 points
 
 
 def test_malformed_model_files_are_refused(tmp_path):
-    cases, ds, X, y = _cases()
-    doc = export_model(fit_ensembles(X, y, params={"n_estimators": 5}), cases, ds, level=0.8, version=1, fitted={})
-    bad = json.loads(json.dumps(doc))
-    bad["models"]["mid"]["trees"][0]["left"][0] = 10_000
-    with pytest.raises(NsadError, match="out of range"):
-        CheckerModel(bad)
-    bad = json.loads(json.dumps(doc))
-    bad["features"] = bad["features"][::-1]
-    with pytest.raises(NsadError, match="other features"):
-        CheckerModel(bad)
+    cases, shapes = _suite(n_datasets=4, n_formulas=6)
+    settings = select_settings(cases, range(len(cases)), case_profiles(cases), shapes)
+    doc = export_model(cases, settings=settings, level=0.8, version=2, fitted={}, shapes=shapes)
+    for edit, message in ((lambda d: d["formulas"][0].update(shape=[1.0, 2.0]), "wrong length"),
+                          (lambda d: d["delta"]["d0"].update(ghost=1.0), "no profile or shape"),
+                          (lambda d: d["bands"]["known"].pop("0.80"), "no interval quantiles"),
+                          (lambda d: d["bandwidths"].update(h_data=0.0), "must be positive"),
+                          (lambda d: d.pop("delta"), "malformed"),
+                          (lambda d: d.update(features=d["features"][::-1]), "other features")):
+        bad = json.loads(json.dumps(doc))
+        edit(bad)
+        with pytest.raises(NsadError, match=message):
+            CheckerModel(bad)
     with pytest.raises(NsadError, match="not an nsad-checker-model"):
         CheckerModel({"schema": "pickle"})
     with pytest.raises(NsadError, match="no such file"):
         load_model(str(tmp_path / "missing.json"))
-    with pytest.raises(NsadError, match="malformed"):
-        TreeEnsemble({"init": 0.0, "trees": []})
 
 
 def test_the_shipped_model_is_json_package_data():
     path = model_path()
     assert path.is_file() and path.suffix == ".json"
     doc = json.loads(path.read_text())
-    assert doc["schema"] == "nsad-checker-model/1" and doc["version"] >= 1 and doc["features"] == list(FEATURES)
+    assert doc["schema"] == "nsad-checker-model/2" and doc["version"] >= 2 and doc["features"] == list(FEATURES)
     assert doc["fitted"]["cases"] >= 100 and "fit_checker.py" in doc["fitted"]["command"]
+    assert all(abs(v) <= CLIP for row in doc["delta"].values() for v in row.values())
     tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11+")
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "models/*.json" in config["package-data"]["nsad_lib.compat"]
@@ -122,6 +201,14 @@ def test_check_gives_the_model_verdict_labelled_as_a_prediction():
     assert first.rule == "prediction" and "PREDICTED (not measured)" in first.text
     nearest = next(r for r in v.reasons if r.rule == "nearest")
     assert "spambase (this formula: -8.9)" in nearest.text  # what the formula measured where the data are alike
-    assert any(r.rule == "driver" for r in v.reasons)
     assert any(r.rule == "pile" for r in v.reasons)  # today's readable reasons are kept
     assert v.to_dict()["prediction"]["kind"] == "prediction"
+
+
+def test_check_of_a_new_formula_names_the_similar_suite_formulas():
+    from nsad_lib.registry.entry import Entry
+
+    v = check(Entry.create("user-new", 1, "x*tanh(x) + 0.1*x"), datasets.load("spambase"))
+    nearest = next(r for r in v.reasons if r.rule == "nearest")
+    assert "similar formulas:" in nearest.text and "this formula" not in nearest.text
+    assert v.prediction is not None and v.prediction.verdict == v.verdict

@@ -28,6 +28,7 @@ from nsad_lib.compat.marks import domain_marks, transfer_records  # domain_marks
 from nsad_lib.compat.predictor import DEFAULT_MODEL, CheckerModel, Prediction, describe_driver, load_model
 from nsad_lib.compat.probe import run_probe
 from nsad_lib.compat.profile_formula import pre_activations, profile_formula
+from nsad_lib.compat.smoother import formula_shape
 from nsad_lib.compat.verdict import Reason, Verdict, score_rules
 from nsad_lib.data import datasets, tabular
 from nsad_lib.data.profile import profile_data
@@ -231,7 +232,8 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
     prediction = None
     fitted = model if isinstance(model, CheckerModel) else (load_model(model) if model is not None else None)
     if fitted is not None:
-        prediction = fitted.predict(feature_vector(data_profile, fp), entry_id=entry.id, formula=str(formula.expr))
+        prediction = fitted.predict(feature_vector(data_profile, fp), entry_id=entry.id, formula=str(formula.expr),
+                                    shape=formula_shape(formula))
         verdict = prediction.verdict
         reasons = prediction_reasons(prediction, rules_verdict) + reasons
     probe_result = None

@@ -5,8 +5,11 @@
   leaderboard computes it) per (dataset, activation) of a runner store;
 - :func:`feature_table`: the unlabelled features of every (dataset, formula) case, cached in a
   JSON file keyed by the dataset's sha256, the formula and :data:`FEATURE_VERSION`;
-- :func:`fit_ensembles` / :func:`export_model`: the three quantile gradient-boosting models and
-  their JSON form;
+- :func:`select_settings` / :func:`held_out_predictions` / :func:`export_model`: the smoother's
+  recipe (bandwidths and decision band chosen by cross-validation on the training cells only), its
+  honest held-out predictions, and the shipped JSON form;
+- :func:`fit_ensembles`: quantile gradient boosting on the features (a candidate the evaluation
+  compares against);
 - :func:`scores`: agreement, balanced accuracy, coverage, MAE and interval calibration.
 """
 
@@ -22,11 +25,14 @@ import numpy as np
 
 from nsad_lib.compat.features import FEATURE_VERSION, FEATURES, feature_vector, is_monotone, is_near_monotone
 from nsad_lib.compat.predictor import MODEL_SCHEMA, TRANSFER_DELTA, verdict_of_interval
+from nsad_lib.compat.smoother import CLIP
 from nsad_lib.errors import NsadError
 from nsad_lib.util.optional import require
 
 __all__ = ["BUILTIN_FORMULAS", "Case", "transfer_matrix", "feature_table", "formula_of", "fit_ensembles",
-           "export_model", "scores", "load_cases", "interval_verdicts", "DATA_FEATURES", "FORMULA_FEATURES", "PARAMS"]
+           "export_model", "scores", "load_cases", "interval_verdicts", "DATA_FEATURES", "FORMULA_FEATURES", "PARAMS",
+           "clip_delta", "case_shapes", "case_profiles", "by_dataset", "by_family", "smoother_of", "cross_predict",
+           "select_settings", "held_out_predictions", "by_dataset_and_family", "apart_both"]
 
 #: torch's builtin activations as formulas (the runner trains the torch modules; the checker
 #: profiles the same functions). relu, gelu and silu are also bundled entries.
@@ -157,65 +163,47 @@ def fit_ensembles(X: np.ndarray, y: np.ndarray, level: float = 0.8, params: Mapp
     return tuple(out)
 
 
-def _export_gbr(model) -> dict[str, Any]:  # noqa: ANN001 - a fitted GradientBoostingRegressor
-    trees = []
-    for est in model.estimators_[:, 0]:
-        t = est.tree_
-        trees.append({"left": t.children_left.tolist(), "right": t.children_right.tolist(),
-                      "feature": [int(v) if v >= 0 else 0 for v in t.feature],
-                      "threshold": [float(v) for v in t.threshold],
-                      "value": [float(v) for v in t.value[:, 0, 0]]})
-    init = float(np.ravel(model.init_.constant_)[0])
-    return {"init": init, "learning_rate": float(model.learning_rate), "trees": trees}
-
-
-def export_model(models: Sequence, cases: Sequence[Case], datasets: Mapping[str, dict], *, level: float,
-                 version: int, fitted: Mapping[str, Any], decision_level: float = 0.0,
-                 decision_models: Sequence = ()) -> dict[str, Any]:
-    """The JSON document of a fitted model (checked: the numpy evaluation equals sklearn's)."""
+def export_model(cases: Sequence[Case], *, settings: Mapping[str, float], level: float, version: int,
+                 fitted: Mapping[str, Any], registry: Any = None,
+                 shapes: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """The JSON document of the smoother over ``cases`` (checked: the document predicts what the
+    smoother built here predicts)."""
     from nsad_lib.compat.predictor import CheckerModel
+    from nsad_lib.compat.smoother import Smoother, intervals
 
-    X = np.stack([c.x for c in cases])
-    di = [FEATURES.index(f) for f in DATA_FEATURES]
-    fi = [FEATURES.index(f) for f in FORMULA_FEATURES]
-    dX = np.stack([d["x"][di] for d in datasets.values()])
-    dmean, dstd = dX.mean(axis=0), dX.std(axis=0)
-    dstd[dstd == 0] = 1.0
-    acts = sorted({c.activation for c in cases})
-    fprof = {a: np.mean([c.x[fi] for c in cases if c.activation == a], axis=0) for a in acts}
-    fX = np.stack(list(fprof.values()))
-    fmean, fstd = fX.mean(axis=0), fX.std(axis=0)
-    fstd[fstd == 0] = 1.0
+    shapes = {a: np.round(v, 6) for a, v in (shapes if shapes is not None else case_shapes(cases, registry)).items()}
+    profiles = case_profiles(cases)
     canon = {c.activation: c.formula for c in cases}
     family = {c.activation: c.family for c in cases}
+    domain = {c.dataset: c.domain for c in cases}
     delta: dict[str, dict[str, float]] = {}
     for c in cases:
-        delta.setdefault(c.dataset, {})[c.activation] = round(float(c.delta), 3)
+        delta.setdefault(c.dataset, {})[c.activation] = round(float(clip_delta(c.delta)), 3)
+    sm = Smoother([(d, a, v) for d, row in delta.items() for a, v in row.items()], profiles, shapes,
+                  **{k: settings[k] for k in ("h_data", "h_formula", "h_data_new", "h_formula_new")})
     doc = {
         "schema": MODEL_SCHEMA, "name": "checker-v2", "version": version, "feature_version": FEATURE_VERSION,
         "features": list(FEATURES), "threshold": TRANSFER_DELTA, "unit": "points (accuracy x 100, or R^2 x 100)",
-        "level": level, "kind": "quantile gradient boosting (scikit-learn GradientBoostingRegressor, loss=quantile)",
-        "params": dict(PARAMS),
-        "models": {k: _export_gbr(m) for k, m in zip(("low", "mid", "high"), models)},
-        "decision": ({"level": decision_level, "low": _export_gbr(decision_models[0]),
-                      "high": _export_gbr(decision_models[1])} if decision_level > 0 else {"level": 0.0}),
-        "reference": [float(v) for v in np.median(X, axis=0)],
-        "data_features_index": di, "data_scale": {"mean": dmean.tolist(), "std": dstd.tolist()},
-        "datasets": [{"name": n, "domain": d["domain"], "profile": ((d["x"][di] - dmean) / dstd).round(4).tolist()}
-                     for n, d in datasets.items()],
-        "formula_features_index": fi, "formula_scale": {"mean": fmean.tolist(), "std": fstd.tolist()},
-        "formulas": [{"id": a, "formula": canon[a], "family": family[a],
-                      "profile": ((fprof[a] - fmean) / fstd).round(4).tolist()} for a in acts],
+        "clip": CLIP, "level": level, "decision": {"level": float(settings["decision_level"])},
+        "kind": "product-kernel smoother over the suite's transfer matrix (nsad_lib.compat.smoother)",
+        "bandwidths": {k: float(settings[k]) for k in ("h_data", "h_formula", "h_data_new", "h_formula_new")},
+        "bands": settings["bands"],
+        "data_features": list(DATA_FEATURES), "data_features_index": [FEATURES.index(f) for f in DATA_FEATURES],
+        "profile_std": sm.profile_std.tolist(),
+        "datasets": [{"name": n, "domain": domain[n], "profile": profiles[n].tolist()} for n in sorted(profiles)],
+        "formulas": [{"id": a, "formula": canon[a], "family": family[a], "shape": shapes[a].tolist()}
+                     for a in sorted(canon)],
         "delta": delta, "fitted": dict(fitted),
     }
-    check = CheckerModel(doc)
-    pairs = list(zip(models, (check.low, check.mid, check.high)))
-    if check.decision is not None:
-        pairs += list(zip(decision_models, check.decision))
-    for m, ens in pairs:
-        diff = float(np.max(np.abs(m.predict(X) - ens.predict(X))))
-        if diff > 1e-6:
-            raise NsadError(f"exported model differs from the fitted one by {diff:g} points")
+    model = CheckerModel(json.loads(json.dumps(doc)))
+    X = np.stack([c.x for c in cases])
+    S = np.stack([shapes[c.activation] for c in cases])
+    got = model.predict_arrays(X, S)
+    want = sm.predict(X[:, model._data_index], S)
+    want.update(intervals(want, settings["bands"], level, float(settings["decision_level"])))
+    diff = max(float(np.max(np.abs(got[k] - want[k]))) for k in ("delta", "low", "high", "dlow", "dhigh"))
+    if diff > 1e-6:
+        raise NsadError(f"exported model differs from the fitted one by {diff:g} points")
     return doc
 
 
@@ -233,8 +221,8 @@ def scores(delta: np.ndarray, verdicts: Sequence[str], mid: np.ndarray | None = 
     out = {"n": int(len(delta)), "transfers": int(real.sum()), "fails": int((~real).sum()),
            "agreement": float(np.mean(hit)), "balanced": float(np.nanmean([rec_t, rec_f])),
            "recall_transfers": rec_t, "recall_fails": rec_f, "coverage": float(np.mean(v != "uncertain"))}
-    if mid is not None:
-        err = np.abs(np.asarray(mid) - delta)
+    if mid is not None:  # Δ beyond ±CLIP points (a diverging regression run) is clipped for the errors
+        err = np.abs(np.clip(np.asarray(mid, dtype=np.float64), -CLIP, CLIP) - np.clip(delta, -CLIP, CLIP))
         out["mae"] = float(np.mean(err))
         out["median_ae"] = float(np.median(err))  # a regression run that diverges (R² of -30) dominates the MAE
     if low is not None and high is not None:
@@ -271,3 +259,184 @@ def load_cases(store_dir: Path, zoo: Path | None, cache_path: Path, seeds: int =
              "light_runs": sum(1 for r in records if r.get("status") == "ok" and r["spec"]["model"] == "light"),
              "datasets": len(datasets), "activations": len({c.activation for c in cases}), "cases": len(cases)}
     return cases, datasets, facts
+
+
+
+# -- the suite matrix as evidence: the smoother's recipe --------------------------------------
+#: The bandwidths tried (profile RMS distance in standard deviations; shape RMS distance).
+GRID_H_DATA = (0.025, 0.05, 0.1, 0.2, 0.4)
+GRID_H_FORMULA = (0.0125, 0.025, 0.05, 0.1, 0.2)
+#: Decision-band levels tried (0: the median alone decides, never ``uncertain``).
+DECISION_LEVELS = (0.0, 0.2, 0.4, 0.6)
+MIN_COVERAGE = 0.8
+
+
+def clip_delta(y) -> np.ndarray:
+    return np.clip(np.asarray(y, dtype=np.float64), -CLIP, CLIP)
+
+
+def case_shapes(cases: Sequence[Case], registry: Any = None) -> dict[str, np.ndarray]:
+    """activation -> its shape vector (:func:`nsad_lib.compat.smoother.formula_shape`)."""
+    from nsad_lib.compat.smoother import formula_shape
+
+    out: dict[str, np.ndarray] = {}
+    for c in cases:
+        if c.activation not in out:
+            out[c.activation] = formula_shape(formula_of(c.activation, registry)[0])
+    return out
+
+
+def case_profiles(cases: Sequence[Case]) -> dict[str, np.ndarray]:
+    """dataset -> its unlabelled profile vector (the :data:`DATA_FEATURES` of its cases' features)."""
+    di = [FEATURES.index(f) for f in DATA_FEATURES]
+    out: dict[str, np.ndarray] = {}
+    for c in cases:
+        out.setdefault(c.dataset, np.asarray(c.x, dtype=np.float64)[di])
+    return out
+
+
+def by_dataset(c: Case) -> str:
+    return c.dataset
+
+
+def by_family(c: Case) -> str:
+    return c.family
+
+
+def smoother_of(cases: Sequence[Case], cells: Iterable[int], profiles: Mapping[str, np.ndarray],
+                shapes: Mapping[str, np.ndarray], settings: Mapping[str, Any]):
+    """The smoother over the cases ``cells`` only (profile scale from their datasets only)."""
+    from nsad_lib.compat.smoother import Smoother
+
+    return Smoother([(cases[j].dataset, cases[j].activation, cases[j].delta) for j in cells], profiles, shapes,
+                    h_data=settings["h_data"], h_formula=settings["h_formula"],
+                    h_data_new=settings.get("h_data_new"), h_formula_new=settings.get("h_formula_new"))
+
+
+def _predict(sm, cases: Sequence[Case], queries: Sequence[int], profiles, shapes) -> dict[str, np.ndarray]:
+    P = np.stack([profiles[cases[i].dataset] for i in queries])
+    S = np.stack([shapes[cases[i].activation] for i in queries])
+    return sm.predict(P, S)
+
+
+def cross_predict(cases: Sequence[Case], idx: Sequence[int], key: Callable[[Case], str], profiles, shapes,
+                  settings: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The smoother's raw predictions for the cases ``idx``, each from the smoother over the other cases
+    of ``idx`` outside its group (``key``): leave one group out inside ``idx``."""
+    idx = list(idx)
+    out: dict[str, np.ndarray] = {}
+    groups: dict[str, list[int]] = {}
+    for k, i in enumerate(idx):
+        groups.setdefault(key(cases[i]), []).append(k)
+    for g, ks in groups.items():
+        sm = smoother_of(cases, [i for i in idx if key(cases[i]) != g], profiles, shapes, settings)
+        for name, v in _predict(sm, cases, [idx[k] for k in ks], profiles, shapes).items():
+            out.setdefault(name, np.zeros(len(idx)))[ks] = v
+    return out
+
+
+def _median_balanced(y: np.ndarray, delta: np.ndarray) -> float:
+    return scores(y, interval_verdicts(delta, delta))["balanced"]
+
+
+def select_settings(cases: Sequence[Case], idx: Sequence[int], profiles, shapes,
+                    levels: Sequence[float] = (0.8,)) -> dict[str, Any]:
+    """The smoother's recipe, using only the cases ``idx``:
+
+    1. bandwidths for a *known* formula (its row measured): the best balanced accuracy of the
+       median's verdict under leave-one-dataset-out inside ``idx``; for a *new* formula: the best
+       under leave-one-family-out inside ``idx``;
+    2. the held-out residuals of those predictions, in units of the local spread, give the
+       interval quantiles of every level (``bands``; the reported ``levels`` and every
+       :data:`DECISION_LEVELS`);
+    3. the decision level: the best mean balanced accuracy (both splits) among the levels that
+       decide at least 80% of cases in both.
+    """
+    from nsad_lib.compat.smoother import SPREAD_FLOOR, intervals, level_key
+
+    idx = list(idx)
+    y = clip_delta([cases[i].delta for i in idx])
+    st: dict[str, Any] = {}
+    preds = {}
+    for mode, key in (("known", by_dataset), ("new", by_family)):
+        best: tuple | None = None
+        for hd in GRID_H_DATA:
+            for hf in GRID_H_FORMULA:
+                p = cross_predict(cases, idx, key, profiles, shapes, {"h_data": hd, "h_formula": hf})
+                score = _median_balanced(y, p["delta"])
+                if best is None or score > best[0] + 1e-9:
+                    best = (score, hd, hf, p)
+        assert best is not None
+        suffix = "" if mode == "known" else "_new"
+        st[f"h_data{suffix}"], st[f"h_formula{suffix}"] = best[1], best[2]
+        st[f"inner_balanced_{mode}"] = best[0]
+        preds[mode] = best[3]
+    bands: dict[str, dict[str, list[float]]] = {}
+    for mode, p in preds.items():
+        rows = p["known"] > 0.5 if mode == "known" else p["known"] < 0.5
+        if not rows.any():
+            rows = np.ones(len(y), dtype=bool)
+        r = (y[rows] - p["delta"][rows]) / (p["spread"][rows] + SPREAD_FLOOR)
+        bands[mode] = {}
+        for lv in sorted({*levels, *DECISION_LEVELS}):
+            t = (1 - lv) / 2
+            q = [float(np.quantile(r, t)), float(np.quantile(r, 1 - t))]
+            bands[mode][level_key(lv)] = [round(v, 4) for v in q]
+    st["bands"] = bands
+    by_level = {}
+    for lv in DECISION_LEVELS:
+        got = []
+        for p in preds.values():
+            band = intervals(p, bands, lv, lv)
+            got.append(scores(y, interval_verdicts(band["dlow"], band["dhigh"])))
+        by_level[lv] = {"balanced": float(np.mean([g["balanced"] for g in got])),
+                        "agreement": float(np.mean([g["agreement"] for g in got])),
+                        "coverage": float(min(g["coverage"] for g in got))}
+    ok = {lv: s for lv, s in by_level.items() if s["coverage"] >= MIN_COVERAGE} or by_level
+    st["decision_level"] = float(max(ok, key=lambda lv: (round(ok[lv]["balanced"], 6),
+                                                         round(ok[lv]["agreement"], 6), -lv)))
+    return st
+
+
+def by_dataset_and_family(c: Case) -> str:
+    return f"{c.dataset} x {c.family}"
+
+
+def apart_both(a: Case, b: Case) -> bool:
+    """``b`` may train the prediction of ``a`` in the new-formula-on-new-data split: another dataset
+    and another family."""
+    return a.dataset != b.dataset and a.family != b.family
+
+
+def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], profiles, shapes, *,
+                         level: float = 0.8, settings: Mapping[str, Any] | None = None,
+                         apart: Callable[[Case, Case], bool] | None = None,
+                         progress: Callable[[str], None] = lambda s: None) -> tuple[dict[str, np.ndarray], dict]:
+    """Honest held-out predictions of every case: for each group of ``key`` (a dataset, a family), the
+    recipe (bandwidths, interval quantiles and decision level chosen by :func:`select_settings`, unless
+    ``settings`` fixes them) runs on the *other* groups' cases only, and the smoother over those cases
+    predicts the group (``apart(held_out_case, case)``: which cases may train it; default: the other
+    groups'). Nothing of a held-out group's cells (their Δ, their datasets' profiles in the
+    scale) reaches its predictions. Returns (arrays over all cases: ``delta``, ``low``, ``high``,
+    ``dlow``, ``dhigh``, ...; group -> settings used)."""
+    from nsad_lib.compat.smoother import intervals
+
+    n = len(cases)
+    out: dict[str, np.ndarray] = {}
+    chosen: dict[str, dict] = {}
+    for g in sorted({key(c) for c in cases}):
+        test = [i for i in range(n) if key(cases[i]) == g]
+        train = [i for i in range(n) if (apart(cases[test[0]], cases[i]) if apart else key(cases[i]) != g)]
+        st = dict(settings) if settings is not None else select_settings(cases, train, profiles, shapes, (level,))
+        chosen[g] = st
+        sm = smoother_of(cases, train, profiles, shapes, st)
+        parts = _predict(sm, cases, test, profiles, shapes)
+        for lv in DECISION_LEVELS:  # the verdict at every decision level (the evaluation compares them)
+            band = intervals(parts, st["bands"], level, lv)
+            parts[f"dlow@{lv}"], parts[f"dhigh@{lv}"] = band["dlow"], band["dhigh"]
+        parts.update(intervals(parts, st["bands"], level, st["decision_level"]))
+        for name, v in parts.items():
+            out.setdefault(name, np.zeros(n))[test] = v
+        progress(f"held out {g}: bandwidths {st['h_data']}/{st['h_formula']} (known formula), "
+                 f"{st['h_data_new']}/{st['h_formula_new']} (new formula), decision level {st['decision_level']}")
+    return out, chosen

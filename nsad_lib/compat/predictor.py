@@ -1,18 +1,20 @@
-"""The checker v2: a learned predictor of Δ (the accuracy change against Light ReLU, in points),
-with an interval, evaluated with numpy only.
+"""The checker v2: a predictor of Δ (the accuracy change against Light ReLU, in points) with an
+interval, read from the suite's own transfer matrix, evaluated with numpy only.
 
-The fitted model ships as JSON data (``nsad_lib/compat/models/checker-v2.json``; no pickle): three
-gradient-boosted regression-tree ensembles (the low quantile, the median and the high quantile
-of Δ) over :data:`nsad_lib.compat.features.FEATURES`, as plain arrays, plus what the reasons
-quote: each suite dataset's profile and the Δ each training formula measured there. It is
-written by ``scripts/fit_checker.py`` from the suite's transfer matrix and scored by
-``scripts/evaluate_checker.py`` (docs/compatibility.md).
+The fitted model ships as JSON data (``nsad_lib/compat/models/checker-v2.json``; no pickle): the
+suite's measured Δ per (dataset, formula) (clipped to ±25 points), each suite dataset's unlabelled
+profile, each suite formula's shape (:func:`nsad_lib.compat.smoother.formula_shape`) and the two
+kernel bandwidths. A check weighs every measured cell by how alike its dataset's profile is to
+the target's and how alike its formula's shape is to the entry's
+(:class:`nsad_lib.compat.smoother.Smoother`): the estimate is the weighted median of their Δ, the
+interval the weighted ``level`` quantile interval. It is written by ``scripts/fit_checker.py``
+(which also chooses the bandwidths and the decision band by cross-validation on the matrix) and
+scored by ``scripts/evaluate_checker.py`` (docs/compatibility.md).
 
-Two quantile bands of Δ: the reported interval ``[low, high]`` (nominal ``level``, 80%; its
-calibration is measured) and the *decision band* (``decision.level``, chosen by
-leave-one-dataset-out; level 0 is the median alone). Verdict from the decision band:
-``transfers`` when it lies at or above -1 point, ``does-not-transfer`` when it lies below,
-``uncertain`` when it straddles -1 (run ``--probe``).
+Two bands of Δ: the reported interval ``[low, high]`` (nominal ``level``, 80%; its calibration is
+measured) and the *decision band* (``decision.level``; level 0 is the median alone). Verdict
+from the decision band: ``transfers`` when it lies at or above -1 point, ``does-not-transfer``
+when it lies below, ``uncertain`` when it straddles -1 (run ``--probe``).
 Everything here is a *prediction*; measured results live in the evidence records.
 """
 
@@ -29,10 +31,10 @@ import numpy as np
 from nsad_lib.compat.features import DESCRIPTIONS, FEATURE_VERSION, FEATURES
 from nsad_lib.errors import NsadError
 
-__all__ = ["MODEL_SCHEMA", "DEFAULT_MODEL", "TRANSFER_DELTA", "Prediction", "TreeEnsemble", "CheckerModel",
+__all__ = ["MODEL_SCHEMA", "DEFAULT_MODEL", "TRANSFER_DELTA", "Prediction", "CheckerModel",
            "load_model", "model_path", "verdict_of_interval"]
 
-MODEL_SCHEMA = "nsad-checker-model/1"
+MODEL_SCHEMA = "nsad-checker-model/2"
 DEFAULT_MODEL = "checker-v2"
 #: Transfers when Δ (points) is at least this.
 TRANSFER_DELTA = -1.0
@@ -46,52 +48,6 @@ def verdict_of_interval(low: float, high: float, threshold: float = TRANSFER_DEL
     if high < threshold:
         return "does-not-transfer"
     return "uncertain"
-
-
-class TreeEnsemble:
-    """``init + learning_rate * sum(tree(x))`` over regression trees stored as arrays.
-
-    A tree is ``left``, ``right`` (child indices, -1 at a leaf), ``feature``, ``threshold`` and
-    ``value`` per node; a row goes left when ``x[feature] <= threshold`` (features compared in
-    float32, as scikit-learn's trees compare them).
-    """
-
-    def __init__(self, spec: Mapping[str, Any]):
-        try:
-            self.init = float(spec["init"])
-            self.learning_rate = float(spec["learning_rate"])
-            self.trees = [tuple(np.asarray(t[k]) for k in ("left", "right", "feature", "threshold", "value"))
-                          for t in spec["trees"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise NsadError(f"checker model: a tree ensemble is malformed ({exc})") from None
-        for left, right, feat, thr, val in self.trees:
-            n = len(left)
-            if not (len(right) == len(feat) == len(thr) == len(val) == n) or n == 0:
-                raise NsadError("checker model: a tree's arrays differ in length")
-            inner = left >= 0
-            if (np.any(left[inner] >= n) or np.any(right[inner] >= n) or np.any(right[inner] < 0)
-                    or np.any(left[inner] <= np.flatnonzero(inner)) or np.any(feat[inner] < 0)
-                    or np.any(feat[inner] >= len(FEATURES))):
-                raise NsadError("checker model: a tree's node indices are out of range")
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32).astype(np.float64)
-        if X.ndim == 1:
-            X = X[None, :]
-        out = np.full(len(X), self.init)
-        rows = np.arange(len(X))
-        for left, right, feat, thr, val in self.trees:
-            node = np.zeros(len(X), dtype=np.int64)
-            while True:
-                inner = left[node] >= 0
-                if not inner.any():
-                    break
-                i = rows[inner]
-                n = node[inner]
-                go_left = X[i, feat[n]] <= thr[n]
-                node[inner] = np.where(go_left, left[n], right[n])
-            out += self.learning_rate * val[node]
-        return out
 
 
 @dataclass(frozen=True)
@@ -117,10 +73,22 @@ class Prediction:
                 "nearest": list(self.nearest)}
 
 
+def _floats(value: Any, n: int | None, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NsadError(f"checker model: {what} is not a list of numbers") from None
+    if arr.ndim != 1 or (n is not None and len(arr) != n) or not np.all(np.isfinite(arr)):
+        raise NsadError(f"checker model: {what} has the wrong length or non-finite values")
+    return arr
+
+
 class CheckerModel:
-    """A fitted checker model (the JSON document), evaluated with numpy."""
+    """A fitted checker model (the JSON document): the suite matrix and the smoother's settings."""
 
     def __init__(self, doc: Mapping[str, Any], name: str = DEFAULT_MODEL):
+        from nsad_lib.compat.smoother import SHAPE_POINTS, Smoother, level_key
+
         if not isinstance(doc, Mapping) or doc.get("schema") != MODEL_SCHEMA:
             raise NsadError(f"checker model {name}: not an {MODEL_SCHEMA} document")
         if list(doc.get("features", [])) != list(FEATURES) or doc.get("feature_version") != FEATURE_VERSION:
@@ -129,94 +97,101 @@ class CheckerModel:
                             "with scripts/fit_checker.py")
         self.doc = doc
         self.name = f"{doc.get('name', name)}/{doc.get('version', '?')}"
-        self.low = TreeEnsemble(doc["models"]["low"])
-        self.mid = TreeEnsemble(doc["models"]["mid"])
-        self.high = TreeEnsemble(doc["models"]["high"])
-        self.level = float(doc.get("level", 0.8))
-        decision = doc.get("decision", {"level": 0.0})
-        self.decision_level = float(decision.get("level", 0.0))
-        self.decision = ((TreeEnsemble(decision["low"]), TreeEnsemble(decision["high"]))
-                         if self.decision_level > 0 else None)
-        self.threshold = float(doc.get("threshold", TRANSFER_DELTA))
-        self.reference = np.asarray(doc["reference"], dtype=np.float64)
-        self.datasets: list[dict] = list(doc.get("datasets", []))
-        self.formulas: list[dict] = list(doc.get("formulas", []))
-        self.delta: dict[str, dict[str, float]] = dict(doc.get("delta", {}))
-        nf = np.asarray(doc.get("data_features_index", []), dtype=int)
-        self._data_index = nf
-        scale = doc.get("data_scale", {})
-        self._data_mean = np.asarray(scale.get("mean", []), dtype=np.float64)
-        self._data_std = np.asarray(scale.get("std", []), dtype=np.float64)
-        fscale = doc.get("formula_scale", {})
-        self._formula_index = np.asarray(doc.get("formula_features_index", []), dtype=int)
-        self._formula_mean = np.asarray(fscale.get("mean", []), dtype=np.float64)
-        self._formula_std = np.asarray(fscale.get("std", []), dtype=np.float64)
+        try:
+            self.level = float(doc.get("level", 0.8))
+            self.decision_level = float(doc.get("decision", {}).get("level", 0.0))
+            self.threshold = float(doc.get("threshold", TRANSFER_DELTA))
+            bw = {k: float(doc["bandwidths"][k]) for k in ("h_data", "h_formula", "h_data_new", "h_formula_new")}
+            self.bands = {mode: {str(lv): [float(q[0]), float(q[1])] for lv, q in doc["bands"][mode].items()}
+                          for mode in ("known", "new")}
+            for mode in self.bands.values():
+                for key in (level_key(self.level), level_key(self.decision_level)):
+                    if key not in mode or not all(np.isfinite(mode[key])):
+                        raise NsadError(f"checker model {name}: no interval quantiles for level {key}")
+            index = [int(i) for i in doc["data_features_index"]]
+            if any(i < 0 or i >= len(FEATURES) for i in index):
+                raise NsadError("checker model: a data feature index is out of range")
+            self._data_index = np.asarray(index, dtype=np.int64)
+            std = _floats(doc["profile_std"], len(index), "profile_std")
+            self.datasets: list[dict] = [dict(d) for d in doc["datasets"]]
+            self.formulas: list[dict] = [dict(f) for f in doc["formulas"]]
+            profiles = {str(d["name"]): _floats(d["profile"], len(index), f"dataset {d.get('name')}'s profile")
+                        for d in self.datasets}
+            shapes = {str(f["id"]): _floats(f["shape"], SHAPE_POINTS, f"formula {f.get('id')}'s shape")
+                      for f in self.formulas}
+            self.delta: dict[str, dict[str, float]] = {str(d): {str(a): float(v) for a, v in row.items()}
+                                                       for d, row in doc["delta"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise NsadError(f"checker model {name}: malformed ({exc})") from None
+        if min(bw.values()) <= 0 or np.any(std <= 0):
+            raise NsadError(f"checker model {name}: bandwidths and profile_std must be positive")
+        cells = []
+        for d, row in self.delta.items():
+            for a, v in row.items():
+                if d not in profiles or a not in shapes:
+                    raise NsadError(f"checker model {name}: a measured cell ({d}, {a}) has no profile or shape")
+                if not np.isfinite(v):
+                    raise NsadError(f"checker model {name}: a measured cell ({d}, {a}) is not finite")
+                cells.append((d, a, v))
+        self._shapes = shapes
+        self.smoother = Smoother(cells, profiles, shapes, profile_std=std, **bw)
 
     # -- predictions ------------------------------------------------------------------------
-    def predict_arrays(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(median, low, high) of Δ for feature rows ``X``; low <= median <= high is enforced."""
+    def _shape(self, entry_id: str, formula: str, shape: Any) -> np.ndarray:
+        from nsad_lib.compat.smoother import SHAPE_POINTS
+
+        if shape is not None:
+            return _floats(np.ravel(shape), SHAPE_POINTS, "the formula's shape")
+        for f in self.formulas:
+            if f["id"] == entry_id or (formula and f.get("formula") == formula):
+                return self._shapes[str(f["id"])]
+        raise NsadError("checker model: the formula's shape is needed (nsad_lib.compat.smoother.formula_shape)")
+
+    def predict_arrays(self, X: np.ndarray, shapes: np.ndarray) -> dict[str, np.ndarray]:
+        """The smoother's outputs (``delta``, ``low``, ``high``, ``dlow``, ``dhigh``, ...) for feature rows ``X``
+        and shape rows ``shapes``."""
+        from nsad_lib.compat.smoother import intervals
+
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        mid, lo, hi = self.mid.predict(X), self.low.predict(X), self.high.predict(X)
-        return mid, np.minimum(lo, mid), np.maximum(hi, mid)
+        out = self.smoother.predict(X[:, self._data_index], np.atleast_2d(shapes))
+        out.update(intervals(out, self.bands, self.level, self.decision_level))
+        return out
 
-    def decision_band(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The band the verdict reads: the decision quantiles, or the median alone (level 0)."""
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        mid = self.mid.predict(X)
-        if self.decision is None:
-            return mid, mid
-        return np.minimum(self.decision[0].predict(X), mid), np.maximum(self.decision[1].predict(X), mid)
+    def nearest(self, x: np.ndarray, shape: np.ndarray, k: int = 3, per_dataset: int = 2) -> tuple[dict, ...]:
+        """The suite cells that weigh most in the estimate, grouped by dataset (at most ``k`` datasets, the
+        heaviest first): what this formula (``similar_formulas`` absent) or the formulas of the nearest shapes
+        measured there."""
+        from nsad_lib.compat.smoother import shape_distances
 
-    def drivers(self, x: np.ndarray, top: int = 3) -> tuple[tuple[str, float, float, float], ...]:
-        """The features that move the median prediction most: each set to its typical (median
-        training) value in turn; effect = prediction - prediction with the typical value."""
         x = np.asarray(x, dtype=np.float64)
-        base = float(self.mid.predict(x[None, :])[0])
-        alt = np.repeat(x[None, :], len(FEATURES), axis=0)
-        alt[np.arange(len(FEATURES)), np.arange(len(FEATURES))] = self.reference
-        effects = base - self.mid.predict(alt)
-        order = np.argsort(-np.abs(effects))
-        return tuple((FEATURES[j], float(x[j]), float(self.reference[j]), float(effects[j]))
-                     for j in order[:top] if abs(effects[j]) >= 0.05)
-
-    def nearest(self, x: np.ndarray, entry_id: str = "", formula: str = "", k: int = 3) -> tuple[dict, ...]:
-        """The ``k`` suite datasets nearest by data profile, with what this formula (when it was in
-        the training matrix) or the nearest training formulas measured there."""
-        if not self.datasets or not len(self._data_index):
-            return ()
-        x = np.asarray(x, dtype=np.float64)
-        q = (x[self._data_index] - self._data_mean) / self._data_std
-        profiles = np.asarray([d["profile"] for d in self.datasets], dtype=np.float64)
-        dist = np.sqrt(np.sum((profiles - q) ** 2, axis=1))
-        known = next((f["id"] for f in self.formulas if f["id"] == entry_id or (formula and f.get("formula") == formula)),
-                     None)
-        if known is None and len(self._formula_index):
-            fq = (x[self._formula_index] - self._formula_mean) / self._formula_std
-            fprof = np.asarray([f["profile"] for f in self.formulas], dtype=np.float64)
-            fdist = np.sqrt(np.sum((fprof - fq) ** 2, axis=1))
-            similar = [self.formulas[i]["id"] for i in np.argsort(fdist)[:2]]
-        else:
-            similar = []
+        cells = self.smoother.heaviest(x[self._data_index], shape, top=24)
+        own = {f for f, s in self._shapes.items() if shape_distances(shape, s[None, :])[0] < 1e-6}
+        rows: dict[str, dict] = {}
+        for dataset, formula, delta, weight in cells:
+            if dataset not in rows:
+                if len(rows) >= k:
+                    continue
+                rows[dataset] = {"dataset": dataset, "weight": 0.0, "measured": {}}
+            row = rows[dataset]
+            if len(row["measured"]) < per_dataset and not (row["measured"] and set(row["measured"]) <= own):
+                row["measured"][formula] = round(delta, 3)
+                row["weight"] = round(row["weight"] + weight, 3)
         out = []
-        for i in np.argsort(dist)[:k]:
-            d = self.datasets[int(i)]
-            measured = self.delta.get(d["name"], {})
-            row = {"dataset": d["name"], "distance": round(float(dist[i]), 3)}
-            if known is not None and known in measured:
-                row["measured"] = {known: measured[known]}
-            else:
-                row["measured"] = {f: measured[f] for f in similar if f in measured}
+        for row in rows.values():
+            if not set(row["measured"]) <= own:
                 row["similar_formulas"] = True
             out.append(row)
         return tuple(out)
 
-    def predict(self, x: np.ndarray, *, entry_id: str = "", formula: str = "") -> Prediction:
-        mid, lo, hi = (float(a[0]) for a in self.predict_arrays(x))
-        dlo, dhi = (float(a[0]) for a in self.decision_band(x))
-        return Prediction(model=self.name, delta=mid, low=lo, high=hi, level=self.level,
+    def predict(self, x: np.ndarray, *, entry_id: str = "", formula: str = "", shape: Any = None) -> Prediction:
+        """The prediction for one case: ``x`` its feature vector, ``shape`` the formula's shape (looked up by
+        ``entry_id`` / ``formula`` among the suite formulas when not given)."""
+        s = self._shape(entry_id, formula, shape)
+        p = {k: float(v[0]) for k, v in self.predict_arrays(x, s[None, :]).items()}
+        return Prediction(model=self.name, delta=p["delta"], low=p["low"], high=p["high"], level=self.level,
                           decision_level=self.decision_level,
-                          verdict=verdict_of_interval(dlo, dhi, self.threshold), drivers=self.drivers(x),
-                          nearest=self.nearest(x, entry_id, formula))
+                          verdict=verdict_of_interval(p["dlow"], p["dhigh"], self.threshold),
+                          nearest=self.nearest(x, s))
 
 
 def describe_driver(name: str, value: float, typical: float, effect: float) -> str:
