@@ -303,3 +303,13 @@ def test_probe_on_few_rows_warns():
     with pytest.warns(SmallDataWarning, match=r"the probe's validation scores come from only 150 rows"):
         v = check("relu-v1", real("spambase"), probe=True, probe_epochs=1, probe_rows=600, compare_source=False)
     assert v.probe is not None and v.probe.val_rows == 150
+
+
+def test_check_reads_the_shipped_samples_by_name():
+    """``sample:NAME`` is the small sample shipped in the package, as ``discover`` takes it."""
+    from nsad_lib.compat.check import load_target
+
+    ds = load_target("sample:spambase")
+    assert ds.name == "spambase" and ds.n_features == 57 and "spambase_sample" in str(ds.meta)
+    with pytest.raises(DataError, match=r"sample:NAME for the small sample"):
+        load_target("sample-of-nothing.csv")

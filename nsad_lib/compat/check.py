@@ -86,16 +86,18 @@ def load_target(data: DataLike, target: str | int | None = None, positive: Any =
 
     text = str(data)
     path = Path(text).expanduser()
-    if text.lower() in datasets.names() and not path.exists():
+    name, sample = (text[len("sample:"):], True) if text.lower().startswith("sample:") else (text, False)
+    if name.lower() in datasets.names() and not path.exists():
         if target is not None or positive is not None:
-            raise DataError(f"dataset {text!r} has a fixed target ({datasets.info(text).target}); "
+            raise DataError(f"dataset {name!r} has a fixed target ({datasets.info(name).target}); "
                             "--target and --positive apply to files only")
-        return datasets.load(text.lower())
+        return datasets.load(name.lower(), sample=True) if sample else datasets.load(name.lower())
 
     problem = not_regular_file(path)
     if problem == "no such file":
         known = ", ".join(datasets.names())
-        raise DataError(f"{text}: no such file, and not a named dataset (known: {known})")
+        raise DataError(f"{text}: no such file, and not a named dataset (known: {known}; sample:NAME for the "
+                        "small sample shipped in the package)")
     if problem is not None:
         raise DataError(f"{text}: {problem}")
     try:
