@@ -105,9 +105,56 @@ def test_tanh_into_float32_accuracy() -> None:
     finite = torch.isfinite(x)
     assert float((got.double() - want)[finite].abs().max()) <= 2.5e-7
     assert got[-3] == 1.0 and got[-2] == -1.0 and torch.isnan(got[-1])
+    assert got[-6] == 0.0 and got[-5] == 0.0 and torch.signbit(got[-5])  # -0.0 stays -0.0
     # other dtypes keep torch.tanh exactly
     xd = torch.linspace(-5, 5, 101, dtype=torch.float64)
     torch.testing.assert_close(INTO_OPS["tanh"](torch.empty_like(xd), xd), torch.tanh(xd), atol=0, rtol=0)
+
+
+def test_tanh_into_float32_relative_accuracy_near_zero() -> None:
+    """Within a few float32 eps *relative* to tanh over [-10, 10], near 0 included: the earlier
+    2*sigmoid(2x) - 1 had an absolute error of 2e-7 and gave tanh(1e-7) = 0."""
+    tiny = torch.logspace(-37, 1, 200_001, dtype=torch.float64).float()
+    x = torch.cat([torch.linspace(-10, 10, 1_000_001), tiny, -tiny, torch.tensor([1e-7, -3e-8, 2e-4])])
+    got = INTO_OPS["tanh"](torch.empty_like(x), x).double()
+    want = torch.tanh(x.double())
+    eps = torch.finfo(torch.float32).eps
+    rel = (got - want).abs() / want.abs().clamp_min(torch.finfo(torch.float32).tiny)
+    assert float(rel.max()) <= 3 * eps, f"worst at x={float(x[rel.argmax()])!r}: {float(rel.max()) / eps:.1f} eps"
+    assert float(got[-3]) == pytest.approx(1e-7, rel=3 * eps)
+    # the buffer may be the operand itself (the executor writes in place)
+    y = x.clone()
+    assert torch.equal(INTO_OPS["tanh"](y, y), INTO_OPS["tanh"](torch.empty_like(x), x))
+
+
+@pytest.mark.parametrize(
+    ("spec", "lo", "hi"),
+    [
+        ("x/tanh(x)", -8.0, -1.0),  # -> 1 at 0; divides by tanh of tiny x
+        ("log(tanh(x))", -8.0, 0.0),  # log of tiny tanh: relative error becomes absolute
+        ("pdiv(x, tanh(x))", -2.9, 0.0),  # protected division just above its 0.001 guard
+        ("x/tanh(x + 0.001) - 1", -7.0, -3.5),  # shifted argument: tanh near 0.001
+    ],
+)
+@pytest.mark.parametrize("grad", [False, True])
+def test_formulas_dividing_by_tanh_stay_accurate_near_zero(spec: str, lo: float, hi: float, grad: bool) -> None:
+    """Compositions that divide by tanh or take its log, float32 on CPU through the eager path
+    (with grad: the forward that also saves f'), against the same formula in float64."""
+    act = SymbolicActivation(spec)
+    mag = torch.logspace(lo, hi, 4001, dtype=torch.float64)
+    xd = mag if spec.startswith("log") else torch.cat([mag, -mag])
+    if spec.startswith("x/tanh(x + 0.001)"):
+        xd = xd.abs()  # x + 0.001 > 0: no pole
+    x = xd.float().requires_grad_(grad)
+    got = act(x).detach().double()
+    xr = x.detach().double()
+    want = {
+        "x/tanh(x)": lambda t: t / torch.tanh(t),
+        "log(tanh(x))": lambda t: torch.log(torch.tanh(t)),
+        "pdiv(x, tanh(x))": lambda t: t / torch.tanh(t),
+        "x/tanh(x + 0.001) - 1": lambda t: t / torch.tanh(t + 0.001) - 1,
+    }[spec](xr)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_large_input_chunked_joint_forward() -> None:
