@@ -5,7 +5,7 @@ every key already stored. Executors: ``local`` (a process pool, one torch thread
 only for ``executor="ray"``.
 
 An activation is a spec string: a torch builtin (``relu``), a registry id or Hub reference (see
-:func:`nsad_lib.paper.protocol.activation_factory`), or ``formula:TEXT[;NAME=VALUE,...]``, a
+:func:`nsad_lib.training.protocol.activation_factory`), or ``formula:TEXT[;NAME=VALUE,...]``, a
 formula read in the worker by the safe parser (:meth:`nsad_lib.formula.Formula.parse`, never
 ``eval``) with its named constants trainable from the given initial values (what a discovery
 search trains; :func:`formula_spec` writes one).
