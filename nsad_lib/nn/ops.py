@@ -244,12 +244,12 @@ def _tanh_into(out: torch.Tensor, a: Any) -> Any:
     (3 passes, faster) had an absolute error of 2e-7, which rounded tanh(1e-7) to 0. Limits
     are exact: expm1 overflowing to inf (a > 44) gives 1, a = -inf gives -1, 0 gives 0 (2/0 is
     inf), NaN stays NaN. Subnormal inputs (|a| < 3e-39, where 2/expm1(2a) overflows) give 0,
-    an absolute error below 3e-39. Other dtypes, devices and more than one torch thread keep
-    ``torch.tanh``: with 2 threads the five passes each pay a parallel fork/join and measured
-    2.5-5x torch's own (parallel) ``tanh``.
+    an absolute error below 3e-39. Other dtypes and devices keep ``torch.tanh``. The choice never
+    depends on the number of torch threads, so a formula gives the same bits with 1 or 8 threads
+    (with 2 threads on a *busy* 2-core machine the five passes measured 2.5-5x torch's parallel
+    ``tanh``: each pass waits for its second thread; docs/performance.md).
     """
-    if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu") \
-            or torch.get_num_threads() != 1:
+    if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"):
         return torch.tanh(a, out=out)
     torch.mul(a, 2.0, out=out)
     torch.special.expm1(out, out=out)
