@@ -173,12 +173,7 @@ def _suite_search(suite: Optional[str], data: Optional[str], given: list[str], *
     else:
         e = result.entry
         m = e.metrics["suite_search"]
-        if result.path:
-            where = f" -> {result.path}"
-        elif not result.beats_baseline and not keep_if_worse:
-            where = " (not written: it does not beat ReLU)"
-        else:
-            where = " (dry run, nothing written)"
+        where = _where(result, keep_if_worse)
         params = ", ".join(f"{k}={v:.4g}" for k, v in e.parameters.items())
         typer.echo(f"{e.id}: {e.formula}" + (f"  [{params}; trainable]" if params else "") + where)
         per = ", ".join(f"{n} {d:+.2f}" for n, d in m["delta_points"].items())
@@ -220,17 +215,21 @@ def _run(data: str, **kwargs):  # -> DiscoveryResult
         return discover(data, progress=progress, **kwargs)
 
 
+def _where(result, keep_if_worse: bool) -> str:
+    """Where the entry went: its path, or why it was not written."""
+    if result.path:
+        return f" -> {result.path}"
+    if not result.beats_baseline and not keep_if_worse:
+        return " (not written: it does not beat ReLU)"
+    return " (dry run, nothing written)"
+
+
 def _print_result(result, keep_if_worse: bool) -> None:
     """Two lines: the entry (and where it went), then its validation against Light ReLU."""
     e = result.entry
     m = e.metrics["validation"]
     relu = m["baseline_relu"]
-    if result.path:
-        where = f" -> {result.path}"
-    elif not result.beats_baseline and not keep_if_worse:
-        where = " (not written: it does not beat ReLU)"
-    else:
-        where = " (dry run, nothing written)"
+    where = _where(result, keep_if_worse)
     params = ", ".join(f"{k}={v:.4g}" for k, v in e.parameters.items())
     shown = f"  [{params}; {'trainable' if e.trainable else 'frozen'}]" if params else ""
     typer.echo(f"{e.id}: {e.formula}{shown}{where}")

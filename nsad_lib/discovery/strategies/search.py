@@ -186,6 +186,18 @@ def to_formula(t: Tree) -> Formula | None:
     return f
 
 
+def offspring(ranked: list[Tree], n: int, rng: np.random.Generator, unary: tuple[str, ...] = UNARY) -> list[Tree]:
+    """``n`` children of a population ranked best first: tournament of 3 (the best-ranked of three
+    drawn wins), crossover with probability 0.4, then one mutation each."""
+    children = []
+    for _ in range(n):
+        pick = lambda: min(rng.choice(len(ranked), size=min(3, len(ranked)), replace=False))  # noqa: E731
+        parent = ranked[pick()]
+        child = crossover(parent, ranked[pick()], rng) if rng.random() < 0.4 else parent
+        children.append(mutate(child, rng, unary))
+    return children
+
+
 def _key(f: Formula, family: str) -> str:
     """What makes two formulas the same search point: the canonical text (and, in
     :data:`VALUED_FAMILIES`, the initial values of its constants)."""
@@ -267,12 +279,7 @@ def run(data: SourceData, backend: object, *, seed: int, budget_s: float, progre
         generation += 1
         population.sort(key=lambda k: (-scores[k], formulas[k].complexity, k))
         population = population[:POPULATION]
-        children = []
-        for _ in range(POPULATION):
-            pick = lambda: min(rng.choice(len(population), size=min(3, len(population)), replace=False))  # noqa: E731
-            parent = trees[population[pick()]]
-            child = crossover(parent, trees[population[pick()]], rng) if rng.random() < 0.4 else parent
-            children.append(mutate(child, rng, unary))
+        children = offspring([trees[k] for k in population], POPULATION, rng, unary)
         before = len(scores)
         for c in children:
             k = evaluate(c)

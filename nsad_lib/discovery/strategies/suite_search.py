@@ -176,12 +176,7 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
         generation += 1
         pop.sort(key=lambda k: (-scores[k], formulas[k].complexity, k))
         pop = pop[:population]
-        children = []
-        for _ in range(population):
-            pick = lambda: min(rng.choice(len(pop), size=min(3, len(pop)), replace=False))  # noqa: E731
-            parent = trees[pop[pick()]]
-            child = search.crossover(parent, trees[pop[pick()]], rng) if rng.random() < 0.4 else parent
-            children.append(search.mutate(child, rng, unary))
+        children = search.offspring([trees[k] for k in pop], population, rng, unary)
         before = len(scores)
         for k in admit(children):
             if k not in pop:
