@@ -212,3 +212,16 @@ def test_check_of_a_new_formula_names_the_similar_suite_formulas():
     nearest = next(r for r in v.reasons if r.rule == "nearest")
     assert "similar formulas:" in nearest.text and "this formula" not in nearest.text
     assert v.prediction is not None and v.prediction.verdict == v.verdict
+
+
+def test_a_same_shape_suite_formula_is_named_not_called_this_formula():
+    """2*silu + 1 has silu's shape: the reasons name the suite formula whose measurements they show."""
+    from nsad_lib.compat.check import prediction_reasons
+    from nsad_lib.compat.predictor import Prediction
+
+    p = Prediction(model="m", delta=0.1, low=-0.5, high=0.7, level=0.8, decision_level=0.0, verdict="transfers",
+                   nearest=({"dataset": "magic", "weight": 1.0, "measured": {"silu": 0.2}},))
+    own = [r.text for r in prediction_reasons(p, "transfers", "silu") if r.rule == "nearest"]
+    other = [r.text for r in prediction_reasons(p, "transfers", "my-silu-v1") if r.rule == "nearest"]
+    assert own == ["nearest suite datasets by profile (measured Δ, points): magic (this formula: +0.2)"]
+    assert other == ["nearest suite datasets by profile (measured Δ, points): magic (same shape as silu: +0.2)"]

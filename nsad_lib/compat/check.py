@@ -237,7 +237,7 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
         prediction = fitted.predict(feature_vector(data_profile, fp), entry_id=entry.id, formula=str(formula.expr),
                                     shape=formula_shape(formula))
         verdict = prediction.verdict
-        reasons = prediction_reasons(prediction, rules_verdict) + reasons
+        reasons = prediction_reasons(prediction, rules_verdict, entry.id) + reasons
     probe_result = None
     if probe:
         if not isinstance(loaded, Dataset):
@@ -264,9 +264,10 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
                    seconds=time.perf_counter() - start, rules_verdict=rules_verdict, prediction=prediction)
 
 
-def prediction_reasons(p: Prediction, rules_verdict: str) -> tuple[Reason, ...]:
+def prediction_reasons(p: Prediction, rules_verdict: str, entry_id: str = "") -> tuple[Reason, ...]:
     """The model's prediction, its drivers and the nearest suite datasets, as reasons (weight 0:
-    the rules' score is unchanged; the verdict is the model's)."""
+    the rules' score is unchanged; the verdict is the model's). A suite formula of the same shape
+    (equal up to shift, scale and sign) but another id is named, not called "this formula"."""
     ok = p.verdict == "transfers"
     out = [Reason("prediction", ok, 0.0,
                   f"PREDICTED (not measured) by {p.model}: Δ {p.delta:+.1f} points against Light ReLU, "
@@ -283,7 +284,9 @@ def prediction_reasons(p: Prediction, rules_verdict: str) -> tuple[Reason, ...]:
                 what = ", ".join(f"{k} {v:+.1f}" for k, v in measured.items()) or "no measurement"
                 parts.append(f"{row['dataset']} (similar formulas: {what})")
             else:
-                parts.append(f"{row['dataset']} (this formula: {next(iter(measured.values())):+.1f})")
+                label, value = next(iter(measured.items()))
+                who = "this formula" if not entry_id or label == entry_id else f"same shape as {label}"
+                parts.append(f"{row['dataset']} ({who}: {value:+.1f})")
         out.append(Reason("nearest", True, 0.0, "nearest suite datasets by profile (measured Δ, points): "
                           + "; ".join(parts)))
     return tuple(out)
