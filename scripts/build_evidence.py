@@ -38,7 +38,6 @@ SOURCE = "transfer-matrix"
 LEADERBOARD = REPO / "benchmarks" / "results" / "tabular25" / "leaderboard.json"
 SUITE_SOURCE = "tabular-25"
 #: The suite's feature kinds -> the checker's data domains.
-FEATURE_DOMAIN = {"continuous": "continuous", "count": "discrete", "categorical": "discrete", "mixed": "mixed"}
 #: Transfers when the mean paired delta is at least this (points).
 TRANSFER_DELTA = -1.0
 _ROW = re.compile(r"^\| `(?P<id>[a-z0-9-]+-v[0-9]+)` \| (?P<dataset>\w+) \| (?P<domain>\w+) \| [^|]+ \| [^|]+ \| "
@@ -109,16 +108,12 @@ def suite_records(registry, covered: set[str], leaderboard: Path = LEADERBOARD):
     """Records of the tabular-25 leaderboard for bundled entries, on datasets not in ``covered``.
 
     Cells measured on fewer seeds than the leaderboard's (a grid still running) are left out."""
-    from nsad_lib.bench.suite import member
-
     board = json.loads(leaderboard.read_text(encoding="utf-8"))
     seeds, epochs = len(board["seeds"]), board["epochs"][0] if len(board["epochs"]) == 1 else board["epochs"]
     for row in board["datasets"]:
         name = row["dataset"]
         if name in covered:
             continue
-        domain = FEATURE_DOMAIN[member(name).features]
-        baseline = row["activations"][board["baseline"]]["mean"]
         for activation, cell in sorted(row["activations"].items()):
             if activation == board["baseline"] or activation not in registry:
                 continue  # builtin torch activations and zoo formulas are not bundled entries
@@ -127,18 +122,27 @@ def suite_records(registry, covered: set[str], leaderboard: Path = LEADERBOARD):
             entry = registry.resolve(activation)
             if entry.id != activation:
                 continue
-            delta = float(cell["delta"])
-            yield entry, {
-                "dataset": name,
-                "domain": domain,
-                "verdict": "transfers" if delta >= TRANSFER_DELTA else "fails",
-                "evidence": {
-                    "kind": "protocol", "source": SUITE_SOURCE, "task": row["task"], "metric": row["metric"],
-                    "score": round(float(cell["mean"]), 4), "baseline_relu": round(float(baseline), 4),
-                    "delta_points": round(delta, 2), "delta_std": round(float(cell.get("delta_std", 0.0)), 2),
-                    "outcome": cell.get("outcome"), "seeds": seeds, "epochs": epochs,
-                },
-            }
+            yield entry, leaderboard_record(row, cell, board, source=SUITE_SOURCE, seeds=seeds, epochs=epochs)
+
+
+def leaderboard_record(row: dict, cell: dict, board: dict, *, source: str, seeds, epochs) -> dict:
+    """The ``domains.transfers`` record of one leaderboard cell (an activation on a dataset): Δ in
+    points paired by seed against the board's baseline; ``transfers`` when Δ >= -1 point."""
+    from nsad_lib.bench.suite import feature_domain
+
+    delta = float(cell["delta"])
+    return {
+        "dataset": row["dataset"],
+        "domain": feature_domain(row["dataset"]),
+        "verdict": "transfers" if delta >= TRANSFER_DELTA else "fails",
+        "evidence": {
+            "kind": "protocol", "source": source, "task": row["task"], "metric": row["metric"],
+            "score": round(float(cell["mean"]), 4),
+            "baseline_relu": round(float(row["activations"][board["baseline"]]["mean"]), 4),
+            "delta_points": round(delta, 2), "delta_std": round(float(cell.get("delta_std", 0.0)), 2),
+            "outcome": cell.get("outcome"), "seeds": seeds, "epochs": epochs,
+        },
+    }
 
 
 def main() -> int:

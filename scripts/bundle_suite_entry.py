@@ -22,35 +22,16 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-TRANSFER_DELTA = -1.0  # points
-FEATURE_DOMAIN = {"continuous": "continuous", "count": "discrete", "categorical": "discrete",
-                  "onehot": "discrete", "text": "discrete", "mixed": "mixed"}
 
 
 def records(board: dict, activation: str) -> list[dict]:
-    from nsad_lib.bench.suite import member
+    """One record per dataset of the board where ``activation`` was measured against the baseline."""
+    from build_evidence import leaderboard_record  # scripts/build_evidence.py, beside this script
 
-    seeds, epochs = board["seeds"], board["epochs"]
-    out = []
-    for row in board["datasets"]:
-        cell = row["activations"].get(activation)
-        if cell is None or "delta" not in cell:
-            continue
-        features = member(row["dataset"]).features
-        delta = float(cell["delta"])
-        out.append({
-            "dataset": row["dataset"],
-            "domain": FEATURE_DOMAIN.get(features, "mixed"),
-            "verdict": "transfers" if delta >= TRANSFER_DELTA else "fails",
-            "evidence": {
-                "kind": "protocol", "source": "suite-search evaluation (Light, 5 seeds, paired by seed)",
-                "task": row["task"], "metric": row["metric"], "score": round(float(cell["mean"]), 4),
-                "baseline_relu": round(float(row["activations"][board["baseline"]]["mean"]), 4),
-                "delta_points": round(delta, 2), "delta_std": round(float(cell.get("delta_std", 0.0)), 2),
-                "outcome": cell.get("outcome"), "seeds": len(seeds), "epochs": epochs,
-            },
-        })
-    return out
+    return [leaderboard_record(row, row["activations"][activation], board,
+                               source="suite-search evaluation (Light, 5 seeds, paired by seed)",
+                               seeds=len(board["seeds"]), epochs=board["epochs"])
+            for row in board["datasets"] if "delta" in row["activations"].get(activation, {})]
 
 
 def main() -> None:
@@ -60,6 +41,8 @@ def main() -> None:
     parser.add_argument("--summary", required=True, help="the bundled entry's one-paragraph summary")
     parser.add_argument("--registry", type=Path, default=REPO / "registry")
     args = parser.parse_args()
+
+    from build_evidence import TRANSFER_DELTA
 
     from nsad_lib.registry.entry import Entry
     from nsad_lib.registry.store import Registry

@@ -26,7 +26,7 @@ from nsad_lib.errors import DataError, NsadError
 from nsad_lib.util.optional import require
 
 __all__ = ["Member", "MEMBERS", "SUITES", "Task", "suite_names", "member", "resolve", "load", "data_sha256",
-           "combined_sha256", "file_path", "keel_root"]
+           "combined_sha256", "file_path", "keel_root", "FEATURE_DOMAINS", "feature_domain"]
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -221,6 +221,15 @@ SUITES: dict[str, tuple[str, ...]] = {
 
 def suite_names() -> list[str]:
     return list(SUITES)
+
+
+#: The registry's data domain (an entry's ``domains``, the checker's marks) of each feature kind.
+FEATURE_DOMAINS = {"continuous": "continuous", "count": "discrete", "categorical": "discrete", "mixed": "mixed"}
+
+
+def feature_domain(name: str) -> str:
+    """The registry domain of a suite member, from its feature kind: continuous, discrete or mixed."""
+    return FEATURE_DOMAINS[member(name).features]
 
 
 def member(name: str) -> Member:

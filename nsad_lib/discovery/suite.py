@@ -244,8 +244,7 @@ def _suite_entry(name: str, args: _Args, found: Any, best: Any, top: dict, *, se
 
 def _feature_domain(names: Sequence[str]) -> str:
     """The registry's source domain of several suite members: continuous, discrete or mixed."""
-    from nsad_lib.bench.suite import MEMBERS
+    from nsad_lib.bench.suite import feature_domain
 
-    kinds = {"continuous" if MEMBERS[n].features == "continuous" else
-             "discrete" if MEMBERS[n].features in ("count", "categorical") else "mixed" for n in names}
+    kinds = {feature_domain(n) for n in names}
     return kinds.pop() if len(kinds) == 1 else "mixed"
