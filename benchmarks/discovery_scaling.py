@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _paths import UPDATE_HELP, output_stem  # noqa: E402
+from _rounds import alternating, mean_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -45,8 +46,6 @@ def main() -> None:
     from nsad_lib.discovery.suite import discover_suite
 
     torch.set_num_threads(1)
-    seconds: dict[int, float] = {}
-    per_minute: dict[int, float] = {}
     found: dict[int, tuple] = {}
     samples: dict[int, list[float]] = {1: [], args.workers: []}
 
@@ -60,19 +59,17 @@ def main() -> None:
         # kernels) are paid here, not by whichever configuration runs first; forked workers
         # would otherwise inherit the warm state of a run before them.
         search(1, Path(tmp) / "warm", args.population)
-        for round_, order in enumerate(((1, args.workers), (args.workers, 1))):  # both orders
-            for workers in order:
-                start = time.perf_counter()
-                result = search(workers, Path(tmp) / f"r{round_}-w{workers}", args.evaluations)
-                samples[workers].append(time.perf_counter() - start)
-                evaluated = result.search.facts["evaluated"]
-                found[workers] = (result.entry.formula, result.entry.parameters)
-                assert result.counts["failed"] == 0, result.counts
-                print(f"{workers} worker(s): {evaluated} evaluations ({result.counts['ran']} runs) in "
-                      f"{samples[workers][-1]:.1f} s; best {found[workers][0]}", flush=True)
-        for workers, values in samples.items():
-            seconds[workers] = float(sum(values) / len(values))
-            per_minute[workers] = 60.0 * evaluated / seconds[workers]
+        for label, workers in alternating(args.workers):
+            start = time.perf_counter()
+            result = search(workers, Path(tmp) / label, args.evaluations)
+            samples[workers].append(time.perf_counter() - start)
+            evaluated = result.search.facts["evaluated"]
+            found[workers] = (result.entry.formula, result.entry.parameters)
+            assert result.counts["failed"] == 0, result.counts
+            print(f"{workers} worker(s): {evaluated} evaluations ({result.counts['ran']} runs) in "
+                  f"{samples[workers][-1]:.1f} s; best {found[workers][0]}", flush=True)
+        seconds = mean_seconds(samples)
+        per_minute = {workers: 60.0 * evaluated / s for workers, s in seconds.items()}
     speedup = per_minute[args.workers] / per_minute[1]
     out = {"executor": args.executor, "suite": "quick", "split": "source", "evaluations": args.evaluations,
            "population": args.population, "epochs": args.epochs, "cpu_count": os.cpu_count(),

@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _paths import UPDATE_HELP, output_stem  # noqa: E402
+from _rounds import alternating, mean_seconds  # noqa: E402
 
 DATASETS = ("banana", "phoneme", "titanic", "chess", "mushroom")
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh")
@@ -45,7 +46,6 @@ def main() -> None:
     data = {name: suite.load(name) for name in DATASETS}
     specs = runner.plan(data, ACTIVATIONS, SEEDS, args.epochs)
     assert len(specs) == 40
-    times: dict[int, float] = {}
     scores: dict[int, dict] = {}
     samples: dict[int, list[float]] = {1: [], args.workers: []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,16 +53,15 @@ def main() -> None:
         # compiled kernels) that the other then inherits (forked workers share the parent's state).
         warm = runner.plan({DATASETS[0]: data[DATASETS[0]]}, ACTIVATIONS, SEEDS[:1], 1)
         runner.run_grid(warm, data, ResultStore(Path(tmp) / "warm"), workers=1)
-        for round_, order in enumerate(((1, args.workers), (args.workers, 1))):  # both orders
-            for workers in order:
-                store = ResultStore(Path(tmp) / f"r{round_}-w{workers}")
-                start = time.perf_counter()
-                counts = runner.run_grid(specs, data, store, workers=workers)
-                samples[workers].append(time.perf_counter() - start)
-                assert counts["failed"] == 0, counts
-                scores[workers] = {r["key"]: r["result"]["score"] for r in store.records()}
-                print(f"{workers} worker(s): {samples[workers][-1]:.1f} s", flush=True)
-        times = {w: float(sum(v) / len(v)) for w, v in samples.items()}
+        for label, workers in alternating(args.workers):
+            store = ResultStore(Path(tmp) / label)
+            start = time.perf_counter()
+            counts = runner.run_grid(specs, data, store, workers=workers)
+            samples[workers].append(time.perf_counter() - start)
+            assert counts["failed"] == 0, counts
+            scores[workers] = {r["key"]: r["result"]["score"] for r in store.records()}
+            print(f"{workers} worker(s): {samples[workers][-1]:.1f} s", flush=True)
+        times = mean_seconds(samples)
     ratio = times[args.workers] / times[1]
     result = {"runs": len(specs), "epochs": args.epochs, "datasets": list(DATASETS),
               "activations": list(ACTIVATIONS), "seeds": list(SEEDS), "cpu_count": os.cpu_count(),
