@@ -537,3 +537,12 @@ def test_docs_data_example_runs_and_prints_the_documented_output(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected
+
+
+def test_named_reads_a_dataset_name_or_its_shipped_sample():
+    from nsad_lib.data import datasets
+
+    assert datasets.named("forest") == ("forest", False)
+    assert datasets.named("sample:forest") == ("forest", True)
+    assert datasets.named("sample:nope") is None and datasets.named("data.csv") is None
+    assert datasets.named("Forest") is None  # exact: callers that accept any case lower it first

@@ -86,12 +86,14 @@ def load_target(data: DataLike, target: str | int | None = None, positive: Any =
 
     text = str(data)
     path = Path(text).expanduser()
-    name, sample = (text[len("sample:"):], True) if text.lower().startswith("sample:") else (text, False)
-    if name.lower() in datasets.names() and not path.exists():
+    named = datasets.named(text.lower())
+    if named and not path.exists():
+        name, sample = named
         if target is not None or positive is not None:
-            raise DataError(f"dataset {name!r} has a fixed target ({datasets.info(name).target}); "
+            shown = text[len(datasets.SAMPLE_PREFIX):] if sample else text  # as the user spelled it
+            raise DataError(f"dataset {shown!r} has a fixed target ({datasets.info(name).target}); "
                             "--target and --positive apply to files only")
-        return datasets.load(name.lower(), sample=True) if sample else datasets.load(name.lower())
+        return datasets.load(name, sample=sample)
 
     problem = not_regular_file(path)
     if problem == "no such file":

@@ -32,7 +32,7 @@ from nsad_lib.errors import DataError
 from nsad_lib.util.paths import user_cache_dir
 
 __all__ = [
-    "Dataset", "DatasetMeta", "Located", "names", "info", "load", "load_file", "locate",
+    "Dataset", "DatasetMeta", "Located", "names", "named", "info", "load", "load_file", "locate",
     "search_dirs", "cache_dir", "download_original", "duplicate_rows", "SAMPLES_DIR", "ENV_DATA_DIR",
 ]
 
@@ -55,6 +55,16 @@ class Located:
 def names() -> list[str]:
     """The named datasets: the paper's order plus ``sms``, then ``covertype7``, ``california``, ``higgs-all``."""
     return list(CATALOG)
+
+
+SAMPLE_PREFIX = "sample:"
+
+
+def named(text: str) -> tuple[str, bool] | None:
+    """``(name, sample)`` when ``text`` names a dataset (``forest``) or the small sample of it shipped
+    in the package (``sample:forest``); ``None`` otherwise (a file path, say). Exact match."""
+    name = text[len(SAMPLE_PREFIX):] if text.startswith(SAMPLE_PREFIX) else text
+    return (name, name != text) if name in CATALOG else None
 
 
 def info(name: str) -> DatasetInfo:

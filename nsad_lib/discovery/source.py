@@ -65,11 +65,11 @@ def check_data_arg(data: str, target: str | None = None, positive: str | None = 
         raise DataError(f"unknown task {task!r}; use one of {', '.join(TASKS)} (or leave it out to infer it)")
     if task == "regression" and positive is not None:
         raise DataError(f"--positive {positive} makes a binary task; it does not apply to --task regression")
-    named = data in datasets.names() or (data.startswith("sample:") and data[7:] in datasets.names())
+    named = datasets.named(data)
     if named:
         if target is not None or positive is not None:
             raise DataError(f"--data {data}: a named dataset has a fixed target; --target and --positive apply to a data file")
-        own = datasets.info(data.removeprefix("sample:")).task
+        own = datasets.info(named[0]).task
         if task is not None and task != own:
             raise DataError(f"--data {data}: a named dataset has a fixed task ({own}); --task {task} applies to a data file")
         return
@@ -89,10 +89,9 @@ def load_dataset(data: str, target: str | None = None, positive: str | None = No
     from nsad_lib.data import datasets
     from nsad_lib.data.tabular import load_file
 
-    if data in datasets.names():
-        return datasets.load(data)
-    if data.startswith("sample:") and data[7:] in datasets.names():
-        return datasets.load(data[7:], sample=True)
+    named = datasets.named(data)
+    if named:
+        return datasets.load(named[0], sample=named[1])
     path = Path(data).expanduser()
     if not path.exists():
         raise DataError(f"--data {data!r} is neither a known dataset ({', '.join(datasets.names())}) nor an existing file")
