@@ -338,3 +338,37 @@ def test_leaderboard_deltas_outcomes_and_ranks(tmp_path):
     assert json.loads(files[1].read_text())["summary"]["act"]["win"] == 1
     with pytest.raises(NsadError, match="no Light nope runs"):
         report.write_report(tmp_path, baseline="nope")
+
+
+def test_probe_runs_are_what_check_probe_trains_and_never_read_the_test_split(tiny, tmp_path, one_torch_thread):
+    """A ``RunSpec(evaluation="probe")`` pair (formula, ReLU) gives exactly ``run_probe``'s Δ for the
+    seed; its rows are the training split's only; its key differs from the test-split run's, and a
+    test-split run's key is unchanged by the new field."""
+    from dataclasses import replace
+
+    from nsad_lib.compat.probe import run_probe
+    from nsad_lib.training.protocol import activation_factory, probe_split, train_indices
+
+    ds = tiny["banana"]
+    test_specs = runner.plan({"banana": ds}, ["relu", "tanh"], [43], epochs=3)
+    probes = [replace(s, evaluation="probe") for s in test_specs]
+    assert {s.key for s in probes}.isdisjoint({s.key for s in test_specs})
+    assert test_specs[0].key == runner.RunSpec(*[getattr(test_specs[0], f) for f in (
+        "dataset", "data_sha256", "rows", "model", "activation", "seed", "epochs")]).key
+    store = ResultStore(tmp_path / "probe")
+    assert runner.run_grid(probes, {"banana": ds}, store, workers=1)["failed"] == 0
+    got = {r["spec"]["activation"]: r["result"] for r in store.records()}
+    train = train_indices(ds.n_rows, 43)
+    fit, val = probe_split(train, 43)
+    assert got["relu"]["n_train"] == len(fit) == 240 and got["relu"]["n_test"] == len(val) == 80
+    assert set(val) <= set(train) and not set(fit) & set(val)
+    from nsad_lib.errors import SmallDataWarning
+
+    with pytest.warns(SmallDataWarning):  # 80 validation rows
+        ref = run_probe(ds.X, ds.y, train, activation_factory("tanh"), seeds=(43,), epochs=3)
+    assert got["tanh"]["score"] == pytest.approx(ref.accuracy, abs=1e-4)
+    assert got["relu"]["score"] == pytest.approx(ref.baseline_relu, abs=1e-4)
+    with pytest.raises(NsadError, match="evaluation 'val'"):
+        replace(test_specs[0], evaluation="val")
+    with pytest.raises(NsadError, match="training split only"):
+        replace(test_specs[0], evaluation="probe", hold_out=True)

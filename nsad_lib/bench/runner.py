@@ -30,6 +30,8 @@ __all__ = ["PROTOCOL", "RunSpec", "plan", "validate", "execute", "run_grid", "en
            "check_ray_address", "EXECUTORS", "LocalPool", "local_pool", "FORMULA_PREFIX", "formula_spec", "activation_of"]
 
 PROTOCOL = "paper-80/20-adam-bs1024"  # nsad_lib.training.protocol.train_and_evaluate's protocol
+#: How a run is scored (RunSpec.evaluation): the protocol's test split, or the probe's validation part.
+EVALUATIONS = ("test", "probe")
 EXECUTORS = ("local", "ray")
 FORMULA_PREFIX = "formula:"
 
@@ -92,12 +94,25 @@ class RunSpec:
     #: Drop the rows discovery may have seen from the test split (the paper table's rule,
     #: :func:`nsad_lib.training.protocol.held_out_rows`).
     hold_out: bool = False
+    #: ``"test"``: the protocol's test split scores the run. ``"probe"``: the probe of ``check
+    #: --probe`` (a sample of the training split, scored on its own validation part; ``epochs`` is
+    #: the probe's); the test split is never read (:func:`~nsad_lib.training.protocol.probe_and_evaluate`).
+    evaluation: str = "test"
+
+    def __post_init__(self) -> None:
+        if self.evaluation not in EVALUATIONS:
+            raise NsadError(f"evaluation {self.evaluation!r}: use one of {', '.join(EVALUATIONS)}")
+        if self.evaluation == "probe" and (self.hold_out or self.model != "light"):
+            raise NsadError("a probe run trains the Light network on the training split only (no hold_out)")
 
     @property
     def key(self) -> str:
         fields = asdict(self)
-        if not self.hold_out:  # fields added later enter the key only when set: stored keys stay valid
+        # fields added later enter the key only when set: stored keys stay valid
+        if not self.hold_out:
             del fields["hold_out"]
+        if self.evaluation == "test":
+            del fields["evaluation"]
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -164,15 +179,18 @@ def execute(spec: RunSpec, dataset) -> dict:  # noqa: ANN001 - a Dataset
     """
     import torch
 
-    from nsad_lib.training.protocol import held_out_rows, train_and_evaluate
+    from nsad_lib.training.protocol import held_out_rows, probe_and_evaluate, train_and_evaluate
 
     torch.set_num_threads(spec.torch_threads)
     start = time.perf_counter()
     try:
-        excluded = held_out_rows(dataset) if spec.hold_out else None
-        result = train_and_evaluate(dataset, spec.model, activation_of(spec.activation), spec.seed,
-                                    epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr,
-                                    exclude_rows=excluded)
+        if spec.evaluation == "probe":
+            result = probe_and_evaluate(dataset, activation_of(spec.activation), spec.seed, epochs=spec.epochs)
+        else:
+            excluded = held_out_rows(dataset) if spec.hold_out else None
+            result = train_and_evaluate(dataset, spec.model, activation_of(spec.activation), spec.seed,
+                                        epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr,
+                                        exclude_rows=excluded)
     except Exception as exc:  # recorded, not raised: the grid goes on
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return {"status": "failed", "error": f"{type(exc).__name__}: {message}",

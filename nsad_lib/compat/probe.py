@@ -16,7 +16,7 @@ import numpy as np
 
 from nsad_lib.data.tabular import warn_small_validation
 from nsad_lib.errors import DataError
-from nsad_lib.training.protocol import fit_light
+from nsad_lib.training.protocol import fit_light, probe_split
 
 __all__ = ["ProbeResult", "run_probe", "TOLERANCE"]
 
@@ -70,11 +70,8 @@ def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Ca
     accs, bases = [], []
     n_train = n_val = 0
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        rows = rng.permutation(np.asarray(train_rows))[:max_rows]
-        n_val = max(1, int(len(rows) * val_fraction))
-        val, fit = rows[:n_val], rows[n_val:]
-        n_train = len(fit)
+        fit, val = probe_split(train_rows, seed, max_rows, val_fraction)
+        n_train, n_val = len(fit), len(val)
         if len(np.unique(y[fit])) < 2 or len(np.unique(y[val])) < 2:
 
             if task == "regression":

@@ -43,6 +43,7 @@ __all__ = [
     "ActivationFactory", "FitResult", "RunResult", "BUILTIN_ACTIVATIONS", "activation_factory",
     "heavy_model", "light_model", "count_params", "param_counts", "e_param", "split_indices", "macro_auc",
     "discovery_rows", "paper_discovery_rows", "held_out_rows", "train_indices", "fit_model", "fit_light", "train_and_evaluate",
+    "probe_split", "probe_and_evaluate", "PROBE_EPOCHS", "PROBE_MAX_ROWS", "PROBE_VAL_FRACTION",
 ]
 
 #: The paper's seeds are 42, 43, 44 (reproduce's default); discovery reads 10% of rows drawn with seed 42.
@@ -364,6 +365,41 @@ class RunResult:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+#: The probe's defaults (``nsad-lib check --probe``): a short training on a sample of the training
+#: split, scored on a validation part carved out of that sample.
+PROBE_EPOCHS = 5
+PROBE_MAX_ROWS = 20_000
+PROBE_VAL_FRACTION = 0.25
+
+
+def probe_split(train_rows: Sequence[int] | np.ndarray, seed: int, max_rows: int = PROBE_MAX_ROWS,
+                val_fraction: float = PROBE_VAL_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """(fit rows, validation rows) of the probe for ``seed``: a seeded permutation of the training
+    split, cut to ``max_rows``, its first ``val_fraction`` kept for validation. The test split is
+    not among them, so a probe never reads a test label."""
+    rows = np.random.default_rng(seed).permutation(np.asarray(train_rows))[:max_rows]
+    n_val = max(1, int(len(rows) * val_fraction))
+    return rows[n_val:], rows[:n_val]
+
+
+def probe_and_evaluate(dataset: Dataset, activation: Union[str, ActivationFactory], seed: int,
+                       epochs: int = PROBE_EPOCHS, max_rows: int = PROBE_MAX_ROWS,
+                       val_fraction: float = PROBE_VAL_FRACTION) -> RunResult:
+    """One probe run of Light+``activation`` (what ``check --probe`` trains for one seed):
+    :func:`probe_split` of the paper's training split for ``seed``, :func:`fit_light`, scored on
+    the probe's validation rows (``n_test`` counts them). A stored probe of ReLU with the same
+    seed is the probe's baseline, so a grid of probes gives the probe's Δ for every cell."""
+    fit_rows, val_rows = probe_split(train_indices(dataset.n_rows, seed), seed, max_rows, val_fraction)
+    task = getattr(dataset, "task", "binary")
+    label = activation if isinstance(activation, str) else getattr(activation, "__name__", "custom")
+    fit = fit_light(dataset.X[fit_rows], dataset.y[fit_rows], dataset.X[val_rows], dataset.y[val_rows],
+                    activation, epochs=epochs, seed=seed, task=task, n_classes=dataset.n_classes)
+    return RunResult(dataset.name, "light", label, seed, fit.accuracy, fit.auc, fit.params, fit.e_param,
+                     fit.seconds, epochs, len(fit_rows), len(val_rows), fit.non_finite_outputs, fit.cpu_seconds,
+                     task, fit.score, fit.rmse, fit.r2, fit.auc if task == "multiclass" else None,
+                     dataset.n_classes)
 
 
 def train_and_evaluate(dataset: Dataset, model_kind: ModelKind, activation: Union[str, ActivationFactory],

@@ -1,0 +1,73 @@
+"""The probe's transfer matrix: what ``nsad-lib check --probe`` measures on every suite cell.
+
+For every ``tabular-25`` dataset x every activation of a suite grid store (the checker's training
+data, ``--like``), one probe run per seed (``RunSpec(evaluation="probe")``: Light network, 5
+epochs, a seeded sample of up to 20,000 rows of the paper's *training* split, scored on its own
+25% validation part; the test split is never read), ReLU included as the probe's baseline. The
+runs go through the benchmark runner into a resumable store, so an interrupted grid resumes and
+``scripts/evaluate_checker.py --probe-store DIR`` reads the probe's Δ of every case from it.
+
+    NSAD_REGISTRY_PATH=benchmarks/zoo python scripts/probe_matrix.py --like GRID --out PROBE_GRID --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--like", type=Path, required=True, help="the suite grid's folder (its datasets and activations)")
+    ap.add_argument("--out", type=Path, required=True, help="folder of the probe grid's results.jsonl")
+    ap.add_argument("--seeds", default="42", help="comma-separated probe seeds (check --probe's default: 42)")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--datasets", default="", help="only these datasets (comma-separated)")
+    args = ap.parse_args(argv)
+
+    from nsad_lib.bench import suite
+    from nsad_lib.bench.runner import plan, run_grid, validate
+    from nsad_lib.bench.store import ResultStore
+
+    source = args.like / "results.jsonl"
+    if not source.is_file():
+        print(f"error: no results.jsonl in {args.like}", file=sys.stderr)
+        return 2
+    names: list[str] = []
+    acts: list[str] = []
+    with source.open() as fh:
+        for line in fh:
+            try:
+                spec = json.loads(line)["spec"]
+            except (ValueError, KeyError):
+                continue  # a torn last line
+            if spec.get("model") != "light":
+                continue
+            if spec["dataset"] not in names:
+                names.append(spec["dataset"])
+            if spec["activation"] not in acts:
+                acts.append(spec["activation"])
+    if args.datasets:
+        wanted = [d.strip() for d in args.datasets.split(",") if d.strip()]
+        names = [n for n in names if n in wanted]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    validate(acts)
+    loaded = {n: suite.load(n) for n in names}
+    specs = [replace(s, evaluation="probe") for s in plan(loaded, acts, seeds, args.epochs)]
+    store = ResultStore(args.out)
+
+    def on_record(record: dict, done: int, total: int, failed: int) -> None:
+        if done % 50 == 0 or done == total:
+            print(f"  [{done}/{total}] failed {failed}", flush=True)
+
+    counts = run_grid(specs, loaded, store, workers=args.workers, on_record=on_record)
+    print(json.dumps(counts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
