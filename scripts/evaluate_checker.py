@@ -112,7 +112,28 @@ def by_source(case) -> str:
     return SAME_SOURCE.get(case.dataset, case.dataset)
 
 
-def evaluate(cases, shapes, profiles, candidates: bool = True, both: bool = True, progress=lambda s: None) -> dict:
+def probe_rows(cases, key, pred, chosen, probe: dict, profiles, shapes) -> dict:
+    """The probe's rows of a split's table: the probe alone (transfers iff its Δ ≥ -1) and the
+    combination with the smoother's prior, fitted inside each fold (every case with a probe)."""
+    from nsad_lib.compat.learn import held_out_probe_combination, interval_verdicts, scores
+
+    q = probe["delta"]
+    has = np.isfinite(q)
+    y = np.array([c.delta for c in cases])
+    comb = held_out_probe_combination(cases, key, pred["delta"], q, chosen, profiles, shapes, level=REPORTED)
+    tag = probe["tag"]
+    rows = {f"probe alone ({tag})": scores(y[has], interval_verdicts(q[has], q[has]), q[has]),
+            f"checker v2 + probe ({tag}; combination fitted inside each fold)": scores(
+                y[has], interval_verdicts(comb["delta"][has], comb["delta"][has]), comb["delta"][has],
+                comb["low"][has], comb["high"][has])}
+    if not has.all():
+        rows[f"checker v2 on the same {int(has.sum())} cases"] = scores(
+            y[has], interval_verdicts(pred["dlow"][has], pred["dhigh"][has]), pred["delta"][has])
+    return rows
+
+
+def evaluate(cases, shapes, profiles, candidates: bool = True, both: bool = True, progress=lambda s: None,
+             probes: list[dict] | None = None) -> dict:
     from nsad_lib.compat.learn import (
         DECISION_LEVELS,
         apart_both,
@@ -145,6 +166,9 @@ def evaluate(cases, shapes, profiles, candidates: bool = True, both: bool = True
         rows = {"checker v2 (suite-matrix smoother; recipe chosen inside each fold)": scores(
             y, verdicts, pred["delta"], pred["low"], pred["high"])}
         groups = np.asarray([key(c) for c in cases])
+        if split in ("lodo", "losource"):
+            for probe in probes or ():
+                rows.update(probe_rows(cases, key, pred, chosen, probe, profiles, shapes))
         if split in ("both", "losource"):  # the main row and the baselines only
             out["splits"][split] = {**rows, **{name: scores(y, v) for name, v in baselines.items()}}
             continue
@@ -324,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-both", action="store_true",
                     help="skip the dataset-and-family-out split (one recipe per pair: the slowest part)")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--probe-store", type=Path, action="append", default=[],
+                    help="a probe grid's folder (scripts/probe_matrix.py): score the probe on every case it holds")
+    ap.add_argument("--probe-setting", action="append", default=[],
+                    help="EPOCHS:SEEDS (e.g. 5:42 or 15:42,43,44), a probe setting to score; default 5:42")
     ap.add_argument("--probe-cases", type=int, default=0, help="score the probe alone on this many seeded cases")
     ap.add_argument("--probe-seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -337,8 +365,21 @@ def main(argv: list[str] | None = None) -> int:
                                  progress=lambda s: print(s, file=sys.stderr))
     facts["min_seeds"] = args.min_seeds
     shapes = case_shapes(cases, Registry([zoo]) if zoo is not None else None)
+    probes = []
+    if args.probe_store:
+        from nsad_lib.bench.store import ResultStore
+        from nsad_lib.compat.learn import probe_deltas
+
+        records = [r for folder in args.probe_store for r in ResultStore(folder).latest().values()]
+        for setting in args.probe_setting or ["5:42"]:
+            epochs, _, seed_text = setting.partition(":")
+            seeds = [int(v) for v in seed_text.split(",")]
+            q = probe_deltas(records, cases, seeds, int(epochs))
+            probes.append({"delta": q, "epochs": int(epochs), "seeds": seeds, "cases": int(np.isfinite(q).sum()),
+                           "tag": f"{epochs} epochs, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}"})
     result = evaluate(cases, shapes, case_profiles(cases), candidates=not args.no_candidates, both=not args.no_both,
-                      progress=lambda s: print(s, file=sys.stderr, flush=True))
+                      progress=lambda s: print(s, file=sys.stderr, flush=True), probes=probes)
+    result["probes"] = [{k: v for k, v in p.items() if k != "delta"} for p in probes]
     if args.probe_cases:
         from nsad_lib.compat.learn import interval_verdicts, scores
 

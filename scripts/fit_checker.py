@@ -29,6 +29,45 @@ ZOO = REPO / "benchmarks" / "zoo"
 VERSION = 2
 
 
+def probe_combination(cases, shapes, store: Path, setting: str, level: float) -> dict:
+    """How a probe updates the prediction: the median regression of Δ on (the smoother's honest
+    leave-one-dataset-out prior, the probe's Δ) over every case with a probe, and the interval from the
+    residuals of the same fit held out by dataset."""
+    import numpy as np
+
+    from nsad_lib.bench.store import ResultStore
+    from nsad_lib.compat.learn import (
+        by_dataset,
+        case_profiles,
+        clip_delta,
+        fit_probe_combination,
+        held_out_predictions,
+        held_out_probe_combination,
+        probe_deltas,
+    )
+    from nsad_lib.training.protocol import PROBE_MAX_ROWS
+
+    epochs, _, seed_text = setting.partition(":")
+    seeds = [int(v) for v in seed_text.split(",")]
+    q = probe_deltas(ResultStore(store).latest().values(), cases, seeds, int(epochs))
+    has = np.isfinite(q)
+    if has.sum() < 50:
+        raise SystemExit(f"error: only {int(has.sum())} cases have a {setting} probe in {store}")
+    profiles = case_profiles(cases)
+    pred, chosen = held_out_predictions(cases, by_dataset, profiles, shapes, level=level)
+    y = np.array([c.delta for c in cases])
+    fit = fit_probe_combination(pred["delta"][has], q[has], y[has])
+    held = held_out_probe_combination(cases, by_dataset, pred["delta"], q, chosen, profiles, shapes, level=level)
+    resid = clip_delta(y[has]) - held["delta"][has]
+    tail = (1 - level) / 2
+    return {**fit, "residual_quantiles": [round(float(np.quantile(resid, tail)), 4),
+                                          round(float(np.quantile(resid, 1 - tail)), 4)],
+            "epochs": int(epochs), "seeds": len(seeds), "rows": PROBE_MAX_ROWS, "cases": int(has.sum()),
+            "fitted_on": {"store": store.name, "seeds": seeds},
+            "kind": "median regression of the measured Δ on the smoother's leave-one-dataset-out prior and the "
+                    "probe's Δ (both clipped to ±25 points); interval from its leave-one-dataset-out residuals"}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, required=True, help="folder of the grid's results.jsonl")
@@ -39,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                          "still running)")
     ap.add_argument("--out", type=Path, default=MODEL)
     ap.add_argument("--level", type=float, default=0.8, help="nominal coverage of the reported interval")
+    ap.add_argument("--probe-store", type=Path, default=None,
+                    help="a probe grid's folder (scripts/probe_matrix.py): also fit how a probe updates the prediction")
+    ap.add_argument("--probe-setting", default="5:42",
+                    help="EPOCHS:SEEDS of the probe the combination reads (check --probe's defaults: 5:42)")
     args = ap.parse_args(argv)
 
     from nsad_lib.compat.learn import case_profiles, case_shapes, export_model, load_cases, select_settings
@@ -58,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
               "settings": settings,
               "command": "python scripts/fit_checker.py --store <grid folder> --zoo benchmarks/zoo"}
     doc = export_model(cases, settings=settings, level=args.level, version=VERSION, fitted=fitted, shapes=shapes)
+    if args.probe_store:
+        doc["probe"] = probe_combination(cases, shapes, args.probe_store, args.probe_setting, args.level)
+        print(f"probe combination: {doc['probe']}", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(doc, separators=(",", ":")) + "\n")
     print(f"wrote {args.out} ({len(cases)} cases, {facts['datasets']} datasets, {facts['activations']} formulas)")

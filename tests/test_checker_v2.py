@@ -225,3 +225,66 @@ def test_a_same_shape_suite_formula_is_named_not_called_this_formula():
     other = [r.text for r in prediction_reasons(p, "transfers", "my-silu-v1") if r.rule == "nearest"]
     assert own == ["nearest suite datasets by profile (measured Δ, points): magic (this formula: +0.2)"]
     assert other == ["nearest suite datasets by profile (measured Δ, points): magic (same shape as silu: +0.2)"]
+
+
+# ---------------------------------------------------------------- the probe combination
+
+def test_probe_combination_is_fitted_without_the_held_out_group_and_reads_the_probe():
+    """On a synthetic matrix whose Δ the probe measures with noise, the fold-honest combination beats
+    the prior alone, never sees the held-out group's Δ, and recovers a probe weight near 1."""
+    from nsad_lib.compat.learn import fit_probe_combination, held_out_probe_combination
+
+    cases, shapes = _suite(n_datasets=8, n_formulas=9, seed=3)
+    profiles = case_profiles(cases)
+    rng = np.random.default_rng(0)
+    y = np.array([c.delta for c in cases])
+    probe = y + rng.normal(scale=0.5, size=len(y))
+    pred, chosen = held_out_predictions(cases, by_dataset, profiles, shapes)
+    comb = held_out_probe_combination(cases, by_dataset, pred["delta"], probe, chosen, profiles, shapes)
+    assert np.all(np.isfinite(comb["delta"])) and np.all(comb["low"] <= comb["delta"])
+    assert np.mean(np.abs(comb["delta"] - y)) < np.mean(np.abs(pred["delta"] - y))
+    fit = fit_probe_combination(pred["delta"], probe, y)
+    assert fit["coef"][1] == pytest.approx(1.0, abs=0.25)
+    # poisoning the held-out dataset's measured Δ changes none of its predictions
+    poisoned = [replace(c, delta=-c.delta * 5 + 9) if c.dataset == "d2" else c for c in cases]
+    again = held_out_probe_combination(poisoned, by_dataset, pred["delta"], probe, chosen, profiles, shapes)
+    held = np.array([c.dataset == "d2" for c in cases])
+    for name in ("delta", "low", "high"):
+        np.testing.assert_array_equal(comb[name][held], again[name][held])
+    assert np.any(comb["delta"][~held] != again["delta"][~held])
+    # a case without a probe gets no combined prediction
+    probe[0] = np.nan
+    partial = held_out_probe_combination(cases, by_dataset, pred["delta"], probe, chosen, profiles, shapes)
+    assert np.isnan(partial["delta"][0]) and np.isfinite(partial["delta"][1:]).all()
+
+
+def test_probe_deltas_pair_each_seed_with_relu_and_skip_missing_runs():
+    from nsad_lib.compat.learn import probe_deltas
+
+    cases, _ = _suite(n_datasets=2, n_formulas=2)
+
+    def rec(d, a, seed, score, epochs=5, evaluation="probe", status="ok"):
+        spec = {"dataset": d, "activation": a, "seed": seed, "epochs": epochs, "evaluation": evaluation}
+        return {"spec": spec, "status": status, "result": {"score": score}}
+
+    records = [rec("d0", "relu", 42, 0.80), rec("d0", "f0", 42, 0.83), rec("d0", "relu", 43, 0.70),
+               rec("d0", "f0", 43, 0.69), rec("d0", "f1", 42, 0.50),  # f1: seed 43 missing
+               rec("d1", "relu", 42, 0.9), rec("d1", "f0", 42, 0.1, epochs=15),  # another setting
+               rec("d1", "f1", 42, 0.2, evaluation="test"), rec("d1", "f1", 42, 0.95, status="failed")]
+    got = dict(zip([(c.dataset, c.activation) for c in cases], probe_deltas(records, cases, [42, 43], 5)))
+    assert got[("d0", "f0")] == pytest.approx(100 * ((0.83 - 0.80) + (0.69 - 0.70)) / 2)
+    assert all(np.isnan(got[k]) for k in (("d0", "f1"), ("d1", "f0"), ("d1", "f1")))
+
+
+def test_malformed_probe_combination_is_refused():
+    from nsad_lib.compat.predictor import ProbeCombination
+
+    good = {"intercept": 0.1, "coef": [0.5, 0.6], "residual_quantiles": [-2, 2], "epochs": 5, "seeds": 1,
+            "rows": 20000}
+    comb = ProbeCombination.from_doc(good)
+    assert comb.delta(-3.0, 100.0) == pytest.approx(0.1 + 0.5 * -3.0 + 0.6 * CLIP)  # the probe clipped to ±25
+    assert comb.applies(5, 1, 20000) and not comb.applies(15, 1, 20000)
+    for bad in ({**good, "coef": [1.0]}, {**good, "residual_quantiles": [0, float("nan")]},
+                {k: v for k, v in good.items() if k != "epochs"}):
+        with pytest.raises(NsadError, match="probe"):
+            ProbeCombination.from_doc(bad)

@@ -240,7 +240,7 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
                                     shape=formula_shape(formula))
         verdict = prediction.verdict
         reasons = prediction_reasons(prediction, rules_verdict, entry.id) + reasons
-    probe_result = None
+    probe_result = with_probe = None
     if probe:
         if not isinstance(loaded, Dataset):
             raise DataError("--probe needs labels: pass a dataset name or a file with a target column")
@@ -252,6 +252,20 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
                                  max_rows=probe_rows, task=loaded.task, n_classes=loaded.n_classes)
         what = "R²" if probe_result.metric == "r2" else "accuracy"
         agrees = (probe_result.verdict == "transfers") == (verdict == "transfers")
+        combination = fitted.probe if fitted is not None and prediction is not None else None
+        if combination is not None and combination.applies(probe_epochs, len(probe_seeds), probe_rows):
+            with_probe = fitted.with_probe(prediction, 100 * probe_result.delta)
+            verdict = with_probe.verdict
+            reasons = (Reason("with probe", verdict == "transfers", 0.0,
+                              f"PREDICTED from the no-training prediction ({prediction.delta:+.1f}) and the probe "
+                              f"({100 * probe_result.delta:+.1f}) by {with_probe.model}: Δ {with_probe.delta:+.1f} "
+                              f"points, {100 * with_probe.level:.0f}% interval [{with_probe.low:+.1f}, "
+                              f"{with_probe.high:+.1f}]: {verdict}"),) + reasons
+        elif combination is not None:
+            reasons = reasons + (Reason("with probe", True, 0.0,
+                                        f"the probe is not combined with the prediction: {fitted.name} reads a probe "
+                                        f"of {combination.epochs} epochs, {combination.seeds} seed(s), "
+                                        f"{combination.rows:,} rows (the defaults)"),)
         reasons = reasons + (Reason("probe", probe_result.verdict == "transfers", 0.0,
                                     f"short training ({probe_result.epochs} epochs, {probe_result.train_rows:,} "
                                     f"training-split rows): Light+formula {what} {probe_result.accuracy:.3f} vs Light ReLU "
@@ -263,7 +277,8 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
                    domain_confidence=data_profile.confidence, verdict=verdict, score=score, reasons=reasons,
                    data_profile=data_profile, formula_profile=fp, source_profile=source_fp,
                    source_domain=source_domain, probe=probe_result, rows_profiled=len(sample),
-                   seconds=time.perf_counter() - start, rules_verdict=rules_verdict, prediction=prediction)
+                   seconds=time.perf_counter() - start, rules_verdict=rules_verdict, prediction=prediction,
+                   with_probe=with_probe)
 
 
 def prediction_reasons(p: Prediction, rules_verdict: str, entry_id: str = "") -> tuple[Reason, ...]:

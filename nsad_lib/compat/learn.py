@@ -32,7 +32,8 @@ from nsad_lib.util.optional import require
 __all__ = ["BUILTIN_FORMULAS", "Case", "transfer_matrix", "feature_table", "formula_of", "fit_ensembles",
            "export_model", "scores", "load_cases", "interval_verdicts", "DATA_FEATURES", "FORMULA_FEATURES", "PARAMS",
            "clip_delta", "case_shapes", "case_profiles", "by_dataset", "by_family", "smoother_of", "cross_predict",
-           "select_settings", "held_out_predictions", "by_dataset_and_family", "apart_both"]
+           "select_settings", "held_out_predictions", "by_dataset_and_family", "apart_both", "probe_deltas",
+           "fit_probe_combination", "inner_priors", "held_out_probe_combination"]
 
 #: torch's builtin activations as formulas (the runner trains the torch modules; the checker
 #: profiles the same functions). relu, gelu and silu are also bundled entries.
@@ -440,3 +441,73 @@ def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], prof
         progress(f"held out {g}: bandwidths {st['h_data']}/{st['h_formula']} (known formula), "
                  f"{st['h_data_new']}/{st['h_formula_new']} (new formula), decision level {st['decision_level']}")
     return out, chosen
+
+
+# -- the probe: its measured Δ per case, and its combination with the smoother's prior ----------
+def probe_deltas(records: Iterable[dict], cases: Sequence[Case], seeds: Sequence[int],
+                 epochs: int) -> np.ndarray:
+    """The probe's Δ (points; formula minus ReLU, both probed with the seed, mean over ``seeds``) of
+    every case, from the records of a probe grid (``RunSpec(evaluation="probe")``,
+    ``scripts/probe_matrix.py``); NaN where a probe run of the case is missing or failed."""
+    score: dict[tuple[str, str, int], float] = {}
+    for r in records:
+        s = r.get("spec", {})
+        if r.get("status") != "ok" or s.get("evaluation") != "probe" or s.get("epochs") != epochs:
+            continue
+        score[(s["dataset"], s["activation"], int(s["seed"]))] = float(r["result"]["score"])
+    out = np.full(len(cases), np.nan)
+    for i, c in enumerate(cases):
+        pairs = [(score.get((c.dataset, c.activation, s)), score.get((c.dataset, "relu", s))) for s in seeds]
+        if all(a is not None and b is not None for a, b in pairs):
+            out[i] = 100.0 * float(np.mean([a - b for a, b in pairs]))
+    return out
+
+
+def fit_probe_combination(prior: np.ndarray, probe: np.ndarray, delta: np.ndarray) -> dict[str, Any]:
+    """Median (least absolute deviation) regression of the measured Δ on the smoother's prior and the
+    probe's Δ, all clipped to ±``CLIP`` points: ``{"intercept", "coef": [prior, probe]}``. ``prior``
+    must be honest for each row (a prediction made without the row's dataset)."""
+    from nsad_lib.compat.predictor import probe_design
+
+    linear = require("sklearn.linear_model", "check", "fitting the checker model")
+    X = probe_design(prior, probe)
+    m = linear.QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(X, clip_delta(delta))
+    return {"intercept": round(float(m.intercept_), 5), "coef": [round(float(v), 5) for v in m.coef_]}
+
+
+def inner_priors(cases: Sequence[Case], idx: Sequence[int], key: Callable[[Case], str], profiles, shapes,
+                 settings: Mapping[str, Any]) -> np.ndarray:
+    """The smoother's honest predictions of the cases ``idx``, each without its own group (``key``)."""
+    return cross_predict(cases, idx, key, profiles, shapes, settings)["delta"]
+
+
+def held_out_probe_combination(cases: Sequence[Case], key: Callable[[Case], str], prior: np.ndarray,
+                               probe: np.ndarray, chosen: Mapping[str, Mapping[str, Any]], profiles, shapes,
+                               level: float = 0.8) -> dict[str, np.ndarray]:
+    """Honest held-out predictions of the probe combination: for each group of ``key`` the combination
+    is fitted on the other groups' cases (their priors from :func:`inner_priors` with the fold's own
+    settings ``chosen[group]``, so the held-out group reaches none of them) and predicts the group
+    from its held-out ``prior`` and its ``probe``. The interval is the fold's own residual quantiles.
+    Cases without a probe are NaN."""
+    from nsad_lib.compat.predictor import probe_design
+
+    n = len(cases)
+    out = {k: np.full(n, np.nan) for k in ("delta", "low", "high")}
+    groups = np.asarray([key(c) for c in cases])
+    has = np.isfinite(probe)
+    tail = (1.0 - level) / 2
+    for g in sorted(set(groups)):
+        test = np.flatnonzero((groups == g) & has)
+        train = np.flatnonzero((groups != g) & has)
+        if not len(test) or len(train) < 10:
+            continue
+        p_in = inner_priors(cases, train, key, profiles, shapes, chosen[g])
+        y_in = np.asarray([cases[i].delta for i in train])
+        fit = fit_probe_combination(p_in, probe[train], y_in)
+        coef = np.asarray([fit["intercept"], *fit["coef"]])
+        resid = clip_delta(y_in) - probe_design(p_in, probe[train], intercept=True) @ coef
+        mid = probe_design(prior[test], probe[test], intercept=True) @ coef
+        out["delta"][test] = mid
+        out["low"][test] = mid + np.quantile(resid, tail)
+        out["high"][test] = mid + np.quantile(resid, 1 - tail)
+    return out

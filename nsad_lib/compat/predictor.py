@@ -31,8 +31,8 @@ import numpy as np
 from nsad_lib.compat.features import DESCRIPTIONS, FEATURE_VERSION, FEATURES
 from nsad_lib.errors import NsadError
 
-__all__ = ["MODEL_SCHEMA", "DEFAULT_MODEL", "TRANSFER_DELTA", "Prediction", "CheckerModel",
-           "load_model", "model_path", "verdict_of_interval"]
+__all__ = ["MODEL_SCHEMA", "DEFAULT_MODEL", "TRANSFER_DELTA", "Prediction", "CheckerModel", "ProbeCombination",
+           "load_model", "model_path", "verdict_of_interval", "probe_design"]
 
 MODEL_SCHEMA = "nsad-checker-model/2"
 DEFAULT_MODEL = "checker-v2"
@@ -71,6 +71,51 @@ class Prediction:
                 "drivers": [{"feature": f, "value": round(v, 4), "typical": round(t, 4), "effect": round(e, 3)}
                             for f, v, t, e in self.drivers],
                 "nearest": list(self.nearest)}
+
+
+def probe_design(prior: Any, probe: Any, intercept: bool = False) -> np.ndarray:
+    """The probe combination's inputs: the smoother's prior Δ and the probe's Δ (points), each clipped
+    to ±25 points (a diverging regression run must not swamp them), as columns (a leading column of
+    ones with ``intercept``)."""
+    from nsad_lib.compat.smoother import CLIP
+
+    cols = [np.clip(np.atleast_1d(np.asarray(v, dtype=np.float64)), -CLIP, CLIP) for v in (prior, probe)]
+    if intercept:
+        cols.insert(0, np.ones_like(cols[0]))
+    return np.column_stack(cols)
+
+
+@dataclass(frozen=True)
+class ProbeCombination:
+    """How the checker reads a probe: Δ = intercept + a·prior + b·probe (median regression on the suite's
+    cells, the prior honest, both clipped), with the interval of its held-out residuals. Fitted for
+    one probe setting (``epochs``, number of ``seeds``, ``rows``); a probe run otherwise is reported
+    beside the prediction but not combined."""
+
+    intercept: float
+    coef: tuple[float, float]
+    low: float  # residual quantiles of the reported interval
+    high: float
+    epochs: int
+    seeds: int
+    rows: int
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> "ProbeCombination":
+        try:
+            coef = _floats(doc["coef"], 2, "probe.coef")
+            q = _floats(doc["residual_quantiles"], 2, "probe.residual_quantiles")
+            return cls(float(doc["intercept"]), (float(coef[0]), float(coef[1])), float(q[0]), float(q[1]),
+                       int(doc["epochs"]), int(doc["seeds"]), int(doc["rows"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NsadError(f"checker model: malformed probe combination ({exc})") from None
+
+    def applies(self, epochs: int, seeds: int, rows: int) -> bool:
+        return (epochs, seeds, rows) == (self.epochs, self.seeds, self.rows)
+
+    def delta(self, prior: float, probe: float) -> float:
+        x = probe_design(prior, probe, intercept=True)[0]
+        return float(x @ np.asarray([self.intercept, *self.coef]))
 
 
 def _floats(value: Any, n: int | None, what: str) -> np.ndarray:
@@ -135,6 +180,7 @@ class CheckerModel:
                 cells.append((d, a, v))
         self._shapes = shapes
         self.smoother = Smoother(cells, profiles, shapes, profile_std=std, **bw)
+        self.probe = ProbeCombination.from_doc(doc["probe"]) if doc.get("probe") else None
 
     # -- predictions ------------------------------------------------------------------------
     def _shape(self, entry_id: str, formula: str, shape: Any) -> np.ndarray:
@@ -192,6 +238,17 @@ class CheckerModel:
                           decision_level=self.decision_level,
                           verdict=verdict_of_interval(p["dlow"], p["dhigh"], self.threshold),
                           nearest=self.nearest(x, s))
+
+
+    def with_probe(self, prior: Prediction, probe_delta: float) -> Prediction:
+        """The prediction updated by a probe's Δ (points), through :attr:`probe` (the caller checks
+        :meth:`ProbeCombination.applies`)."""
+        if self.probe is None:
+            raise NsadError(f"checker model {self.name} has no probe combination")
+        mid = self.probe.delta(prior.delta, probe_delta)
+        low, high = mid + self.probe.low, mid + self.probe.high
+        return Prediction(model=f"{self.name}+probe", delta=mid, low=low, high=high, level=self.level,
+                          verdict=verdict_of_interval(mid, mid, self.threshold), nearest=prior.nearest)
 
 
 def describe_driver(name: str, value: float, typical: float, effect: float) -> str:

@@ -100,6 +100,9 @@ class Verdict:
     seconds: float = 0.0
     rules_verdict: VerdictName | None = None  # today's rules alone (v1), beside the model's verdict
     prediction: Any = None  # predictor.Prediction of the checker v2 model, when one was used
+    #: the model's prediction updated by the probe (predictor.Prediction), when --probe ran with the
+    #: probe setting the model's combination was fitted for; the verdict is then its verdict
+    with_probe: Any = None
 
     @property
     def accepted(self) -> bool:
@@ -127,6 +130,7 @@ class Verdict:
             "probe": self.probe.to_dict() if self.probe is not None else None,
             "rules_verdict": self.rules_verdict,
             "prediction": self.prediction.to_dict() if self.prediction is not None else None,
+            "with_probe": self.with_probe.to_dict() if self.with_probe is not None else None,
             "rows_profiled": self.rows_profiled,
             "seconds": round(self.seconds, 3),
         }
