@@ -230,6 +230,20 @@ def markdown(result: dict, facts: dict, cases) -> str:
         + ", ".join(f"{k} {v}" for k, v in sorted(fams.items())) + ".", "",
         "#### Leave one dataset out (the model never saw the dataset it predicts)", "", HEADER]
     lines += [_row(k, s) for k, s in lodo.items()]
+    probes = result.get("probes") or []
+    if probes:
+        lines += ["", "**With `--probe`** (rows \"probe alone\" and \"checker v2 + probe\"): the probe was run on "
+                  "every case by `scripts/probe_matrix.py` (runner tasks `RunSpec(evaluation=\"probe\")`: Light+formula "
+                  "and Light+ReLU on up to 20,000 rows of the *training* split for the seed, scored on the probe's "
+                  "own 25% validation part; the test split is never read): "
+                  + "; ".join(f"{p['tag']} (seeds {', '.join(map(str, p['seeds']))}): {p['cases']} cases"
+                              for p in probes)
+                  + ". *Probe alone*: transfers iff the probe's Δ ≥ −1 point. *Checker v2 + probe*: the measured Δ "
+                  "regressed (median regression) on the smoother's prior and the probe's Δ, both clipped to ±25 "
+                  "points; in every fold the regression is fitted on the other datasets' cases, whose priors are "
+                  "themselves predicted without their own dataset, and its interval is the fold's residual "
+                  "quantiles. This is what `check(..., probe=True)` does with the shipped model when the probe "
+                  "runs with the setting the model was fitted for."]
     if "losource" in result["splits"]:
         lines += ["", "#### Leave one data source out (near-duplicate members held out together)", "",
                   "The suite has two pairs drawn from the same data: higgs and higgs-small (both UCI HIGGS) and "
@@ -253,6 +267,12 @@ def markdown(result: dict, facts: dict, cases) -> str:
         shown = f"{got:.2f}" if key == "mae" else _pct(got)
         lines.append(f"| {key} | {'≤ ' + format(want, '.2f') if key == 'mae' else '≥ ' + _pct(want)} | {shown} | "
                      f"{'yes' if ok else '**no**'} |")
+    for name, row in lodo.items():
+        if name.startswith("checker v2 + probe"):
+            got = [row[k] for k in TARGETS]
+            lines.append(f"| all four, {name.split(';')[0].replace('checker v2 + probe (', 'with the probe (')}) | — | "
+                         f"{_pct(got[0])} / {_pct(got[1])} / {_pct(got[2])} / {got[3]:.2f} | "
+                         f"{'yes' if got[0] >= TARGETS['agreement'] and got[1] >= TARGETS['balanced'] and got[2] >= TARGETS['coverage'] and got[3] <= TARGETS['mae'] else '**no**'} |")
     beat = v2["agreement"] > mono["agreement"] and v2["balanced"] > mono["balanced"]
     lines.append(f"| beats \"transfers iff monotone\" (agreement and balanced) | — | "
                  f"{_pct(v2['agreement'])} / {_pct(v2['balanced'])} vs {_pct(mono['agreement'])} / "

@@ -1,9 +1,10 @@
 """The probe's transfer matrix: what ``nsad-lib check --probe`` measures on every suite cell.
 
 For every ``tabular-25`` dataset x every activation of a suite grid store (the checker's training
-data, ``--like``), one probe run per seed (``RunSpec(evaluation="probe")``: Light network, 5
-epochs, a seeded sample of up to 20,000 rows of the paper's *training* split, scored on its own
-25% validation part; the test split is never read), ReLU included as the probe's baseline. The
+data, ``--like``), one probe run per seed (``RunSpec(evaluation="probe")``: Light network, 15
+epochs by default, a seeded sample of up to 20,000 rows of the paper's *training* split for the
+check's seed (``--split-seed``, 42), scored on its own 25% validation part; that seed's test split
+is never read), exactly what ``check(..., probe=True, probe_seeds=SEEDS)`` trains, ReLU included as the probe's baseline. The
 runs go through the benchmark runner into a resumable store, so an interrupted grid resumes and
 ``scripts/evaluate_checker.py --probe-store DIR`` reads the probe's Δ of every case from it.
 
@@ -24,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--like", type=Path, required=True, help="the suite grid's folder (its datasets and activations)")
     ap.add_argument("--out", type=Path, required=True, help="folder of the probe grid's results.jsonl")
     ap.add_argument("--seeds", default="42", help="comma-separated probe seeds (check --probe's default: 42)")
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--split-seed", type=int, default=42,
+                    help="the training split every probe seed uses (check's --seed; default 42)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--datasets", default="", help="only these datasets (comma-separated)")
     args = ap.parse_args(argv)
@@ -57,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     validate(acts)
     loaded = {n: suite.load(n) for n in names}
-    specs = [replace(s, evaluation="probe") for s in plan(loaded, acts, seeds, args.epochs)]
+    # every probe seed on the training split of the check's seed (check(seed=42)'s default), as a check does
+    specs = [replace(s, evaluation="probe", split_seed=args.split_seed) for s in plan(loaded, acts, seeds, args.epochs)]
     store = ResultStore(args.out)
 
     def on_record(record: dict, done: int, total: int, failed: int) -> None:

@@ -368,6 +368,17 @@ def test_probe_runs_are_what_check_probe_trains_and_never_read_the_test_split(ti
         ref = run_probe(ds.X, ds.y, train, activation_factory("tanh"), seeds=(43,), epochs=3)
     assert got["tanh"]["score"] == pytest.approx(ref.accuracy, abs=1e-4)
     assert got["relu"]["score"] == pytest.approx(ref.baseline_relu, abs=1e-4)
+    # a check's probe seeds share its seed's training split (split_seed); the default spelled out is the default
+    shared = replace(probes[1], split_seed=42)
+    assert replace(probes[1], split_seed=43).key == probes[1].key != shared.key
+    store2 = ResultStore(tmp_path / "shared")
+    runner.run_grid([shared, replace(probes[0], split_seed=42)], {"banana": ds}, store2, workers=1)
+    got2 = {r["spec"]["activation"]: r["result"]["score"] for r in store2.records()}
+    with pytest.warns(SmallDataWarning):
+        ref2 = run_probe(ds.X, ds.y, train_indices(ds.n_rows, 42), activation_factory("tanh"), seeds=(43,), epochs=3)
+    assert (got2["tanh"], got2["relu"]) == (pytest.approx(ref2.accuracy, abs=1e-4), pytest.approx(ref2.baseline_relu, abs=1e-4))
+    with pytest.raises(NsadError, match="probe runs only"):
+        replace(test_specs[0], split_seed=42)
     with pytest.raises(NsadError, match="evaluation 'val'"):
         replace(test_specs[0], evaluation="val")
     with pytest.raises(NsadError, match="training split only"):

@@ -263,12 +263,14 @@ def test_probe_deltas_pair_each_seed_with_relu_and_skip_missing_runs():
 
     cases, _ = _suite(n_datasets=2, n_formulas=2)
 
-    def rec(d, a, seed, score, epochs=5, evaluation="probe", status="ok"):
-        spec = {"dataset": d, "activation": a, "seed": seed, "epochs": epochs, "evaluation": evaluation}
+    def rec(d, a, seed, score, epochs=5, evaluation="probe", status="ok", split_seed=None):
+        spec = {"dataset": d, "activation": a, "seed": seed, "epochs": epochs, "evaluation": evaluation,
+                **({} if split_seed is None else {"split_seed": split_seed})}
         return {"spec": spec, "status": status, "result": {"score": score}}
 
-    records = [rec("d0", "relu", 42, 0.80), rec("d0", "f0", 42, 0.83), rec("d0", "relu", 43, 0.70),
-               rec("d0", "f0", 43, 0.69), rec("d0", "f1", 42, 0.50),  # f1: seed 43 missing
+    records = [rec("d0", "relu", 42, 0.80), rec("d0", "f0", 42, 0.83), rec("d0", "relu", 43, 0.70, split_seed=42),
+               rec("d0", "f0", 43, 0.69, split_seed=42), rec("d0", "f0", 43, 0.10),  # seed 43 on its own split
+               rec("d0", "f1", 42, 0.50), rec("d0", "f1", 43, 0.5),  # f1: no seed 43 on the split of 42
                rec("d1", "relu", 42, 0.9), rec("d1", "f0", 42, 0.1, epochs=15),  # another setting
                rec("d1", "f1", 42, 0.2, evaluation="test"), rec("d1", "f1", 42, 0.95, status="failed")]
     got = dict(zip([(c.dataset, c.activation) for c in cases], probe_deltas(records, cases, [42, 43], 5)))
@@ -288,3 +290,19 @@ def test_malformed_probe_combination_is_refused():
                 {k: v for k, v in good.items() if k != "epochs"}):
         with pytest.raises(NsadError, match="probe"):
             ProbeCombination.from_doc(bad)
+
+
+def test_check_with_the_default_probe_updates_the_prediction():
+    """--probe with the defaults the shipped combination was fitted for: the verdict is the updated
+    prediction's, first among the reasons; another probe setting is reported but not combined."""
+    model = load_model()
+    ds = datasets.load("forest", sample=True)
+    v = check("higgs-v1", ds, probe=True, compare_source=False)
+    assert v.probe.epochs == 15 and v.with_probe is not None and v.verdict == v.with_probe.verdict
+    assert v.with_probe.delta == pytest.approx(model.probe.delta(v.prediction.delta, 100 * v.probe.delta))
+    assert v.with_probe.low < v.with_probe.delta < v.with_probe.high
+    assert v.reasons[0].rule == "with probe" and v.reasons[0].text.startswith("PREDICTED from the no-training")
+    assert v.to_dict()["with_probe"]["model"].endswith("+probe")
+    other = check("higgs-v1", ds, probe=True, probe_epochs=2, compare_source=False)
+    assert other.with_probe is None and other.verdict == other.prediction.verdict
+    assert any(r.rule == "with probe" and "not combined" in r.text for r in other.reasons)

@@ -57,6 +57,8 @@ def test_check_human_output(capsys, tmp_path):
     (["check", "relu-v1", "--data", "/no/such/file.csv"], "no such file"),
     (["check", "relu-v1", "--data", "forest", "--target", "label"], "fixed target"),
     (["check", "relu-v1", "--data", "forest", "--write-evidence"], "--registry"),
+    (["check", "relu-v1", "--data", "forest", "--probe", "--probe-seeds", "42,x"], "--probe-seeds '42,x'"),
+    (["check", "relu-v1", "--data", "forest", "--probe", "--probe-seeds", "42,42"], "a seed is repeated"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):
     code, out, err = run(args, capsys)
@@ -131,3 +133,21 @@ def test_header_only_and_regression_files_exit_2_with_one_line(capsys, tmp_path)
     for command in (["check", "relu-v1", "--target", "value"], ["discover", "--name", "x", "--target", "value", "--dry-run"]):
         code, _, err = run([*command, "--data", str(houses), "--positive", "2"], capsys)  # issue 16: positive= is the error
         assert code == 2 and "applies to class labels" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_probe_defaults_are_the_protocols_and_the_models():
+    """The CLI's probe defaults are the library's (which the shipped model's probe combination reads)."""
+    import inspect
+
+    from nsad_lib.cli.check_cmd import check_command
+    from nsad_lib.compat.check import check
+    from nsad_lib.compat.predictor import load_model
+    from nsad_lib.training.protocol import PROBE_EPOCHS, PROBE_MAX_ROWS, PROBE_SEEDS
+
+    cli = inspect.signature(check_command).parameters
+    api = inspect.signature(check).parameters
+    assert cli["probe_epochs"].default == api["probe_epochs"].default == PROBE_EPOCHS == 15
+    assert cli["probe_rows"].default == api["probe_rows"].default == PROBE_MAX_ROWS
+    assert tuple(int(s) for s in cli["probe_seeds"].default.split(",")) == api["probe_seeds"].default == PROBE_SEEDS
+    combination = load_model().probe
+    assert combination is not None and combination.applies(PROBE_EPOCHS, len(PROBE_SEEDS), PROBE_MAX_ROWS)

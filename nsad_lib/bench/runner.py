@@ -98,12 +98,19 @@ class RunSpec:
     #: --probe`` (a sample of the training split, scored on its own validation part; ``epochs`` is
     #: the probe's); the test split is never read (:func:`~nsad_lib.training.protocol.probe_and_evaluate`).
     evaluation: str = "test"
+    #: A probe's training split is that of this seed (``check(seed=...)``'s split, which every probe
+    #: seed of one check shares); ``None``: the run's own seed.
+    split_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.evaluation not in EVALUATIONS:
             raise NsadError(f"evaluation {self.evaluation!r}: use one of {', '.join(EVALUATIONS)}")
         if self.evaluation == "probe" and (self.hold_out or self.model != "light"):
             raise NsadError("a probe run trains the Light network on the training split only (no hold_out)")
+        if self.split_seed is not None and self.evaluation != "probe":
+            raise NsadError("split_seed applies to probe runs only")
+        if self.split_seed == self.seed:  # one key per run: the default spelled out is the default
+            object.__setattr__(self, "split_seed", None)
 
     @property
     def key(self) -> str:
@@ -113,6 +120,8 @@ class RunSpec:
             del fields["hold_out"]
         if self.evaluation == "test":
             del fields["evaluation"]
+        if self.split_seed is None:
+            del fields["split_seed"]
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -185,7 +194,8 @@ def execute(spec: RunSpec, dataset) -> dict:  # noqa: ANN001 - a Dataset
     start = time.perf_counter()
     try:
         if spec.evaluation == "probe":
-            result = probe_and_evaluate(dataset, activation_of(spec.activation), spec.seed, epochs=spec.epochs)
+            result = probe_and_evaluate(dataset, activation_of(spec.activation), spec.seed, epochs=spec.epochs,
+                                        split_seed=spec.split_seed)
         else:
             excluded = held_out_rows(dataset) if spec.hold_out else None
             result = train_and_evaluate(dataset, spec.model, activation_of(spec.activation), spec.seed,

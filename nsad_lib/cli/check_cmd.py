@@ -21,9 +21,12 @@ def check_command(
     task: TaskOpt = None,
     probe: Annotated[bool, typer.Option(
         "--probe", help="Also run a short real training (Light+formula vs Light+ReLU) on the training split.")] = False,
-    probe_epochs: Annotated[int, typer.Option("--probe-epochs", min=1, help="Epochs of the probe.")] = 5,
+    probe_epochs: Annotated[int, typer.Option(
+        "--probe-epochs", min=1, help="Epochs of the probe (the protocol's 15: the setting the checker reads).")] = 15,
     probe_rows: Annotated[int, typer.Option(
         "--probe-rows", min=100, help="Training-split rows the probe uses at most.")] = 20_000,
+    probe_seeds: Annotated[str, typer.Option(
+        "--probe-seeds", help="Comma-separated seeds of the probe (one training pair per seed).")] = "42,43,44",
     registry: RegistryOpt = None,
     write_evidence: Annotated[bool, typer.Option(
         "--write-evidence",
@@ -40,12 +43,13 @@ def check_command(
     from nsad_lib.compat.check import check
     from nsad_lib.errors import NsadError
 
+    seeds = _seeds(probe_seeds)
     if write_evidence and not registry:
         raise NsadError("--write-evidence needs --registry DIR (a user registry; the bundled one is read-only)")
     resolved = resolve(entry_id, registry)
     reg = registry_with([resolved], registry)
     verdict = check(resolved.entry, data, target=target, probe=probe, registry=reg, sample_rows=sample_rows, seed=seed,
-                    probe_epochs=probe_epochs, probe_rows=probe_rows, positive=positive,
+                    probe_epochs=probe_epochs, probe_rows=probe_rows, probe_seeds=seeds, positive=positive,
                     task=getattr(task, "value", task))
     written = _write_evidence(verdict, registry[0], reg) if write_evidence and registry else None
     if as_json:
@@ -59,6 +63,19 @@ def check_command(
     if written is not None and shadow:
         typer.echo(f"note: the name {written.name!r} still resolves to the bundled {shadow}; "
                    f"use the id {written.id} for this copy")
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    """``--probe-seeds``: distinct non-negative integers, comma-separated."""
+    from nsad_lib.errors import NsadError
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise NsadError(f"--probe-seeds {text!r}: give comma-separated non-negative integers, e.g. 42,43,44")
+    seeds = tuple(int(p) for p in parts)
+    if len(set(seeds)) != len(seeds):
+        raise NsadError(f"--probe-seeds {text!r}: a seed is repeated")
+    return seeds
 
 
 def _write_evidence(verdict, directory: Path, reg):  # -> Entry

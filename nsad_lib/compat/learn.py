@@ -445,14 +445,17 @@ def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], prof
 
 # -- the probe: its measured Δ per case, and its combination with the smoother's prior ----------
 def probe_deltas(records: Iterable[dict], cases: Sequence[Case], seeds: Sequence[int],
-                 epochs: int) -> np.ndarray:
+                 epochs: int, split_seed: int = 42) -> np.ndarray:
     """The probe's Δ (points; formula minus ReLU, both probed with the seed, mean over ``seeds``) of
     every case, from the records of a probe grid (``RunSpec(evaluation="probe")``,
-    ``scripts/probe_matrix.py``); NaN where a probe run of the case is missing or failed."""
+    ``scripts/probe_matrix.py``) whose runs use the training split of ``split_seed`` (as
+    ``check(seed=split_seed, probe=True)``); NaN where a probe run of the case is missing or failed."""
     score: dict[tuple[str, str, int], float] = {}
     for r in records:
         s = r.get("spec", {})
         if r.get("status") != "ok" or s.get("evaluation") != "probe" or s.get("epochs") != epochs:
+            continue
+        if (s["seed"] if s.get("split_seed") is None else s["split_seed"]) != split_seed:
             continue
         score[(s["dataset"], s["activation"], int(s["seed"]))] = float(r["result"]["score"])
     out = np.full(len(cases), np.nan)

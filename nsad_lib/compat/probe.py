@@ -16,7 +16,14 @@ import numpy as np
 
 from nsad_lib.data.tabular import warn_small_validation
 from nsad_lib.errors import DataError
-from nsad_lib.training.protocol import fit_light, probe_split
+from nsad_lib.training.protocol import (
+    PROBE_EPOCHS,
+    PROBE_MAX_ROWS,
+    PROBE_SEEDS,
+    PROBE_VAL_FRACTION,
+    fit_light,
+    probe_split,
+)
 
 __all__ = ["ProbeResult", "run_probe", "TOLERANCE"]
 
@@ -52,8 +59,8 @@ class ProbeResult:
 
 
 def run_probe(X: np.ndarray, y: np.ndarray, train_rows: np.ndarray, make_act: Callable[[], object], *,
-              seeds: Sequence[int] = (42,), epochs: int = 5, max_rows: int = 20_000,
-              val_fraction: float = 0.25, task: str = "binary", n_classes: int | None = None) -> ProbeResult:
+              seeds: Sequence[int] = PROBE_SEEDS, epochs: int = PROBE_EPOCHS, max_rows: int = PROBE_MAX_ROWS,
+              val_fraction: float = PROBE_VAL_FRACTION, task: str = "binary", n_classes: int | None = None) -> ProbeResult:
     """Train Light(formula) and Light(ReLU) on a sample of ``train_rows``; compare on a held-out part of it.
 
     ``make_act`` returns a fresh activation module per call. The ReLU baseline runs on the very
