@@ -239,7 +239,6 @@ class CheckerModel:
                           verdict=verdict_of_interval(p["dlow"], p["dhigh"], self.threshold),
                           nearest=self.nearest(x, s))
 
-
     def with_probe(self, prior: Prediction, probe_delta: float) -> Prediction:
         """The prediction updated by a probe's Δ (points), through :attr:`probe` (the caller checks
         :meth:`ProbeCombination.applies`)."""
