@@ -170,6 +170,25 @@ def test_search_is_deterministic_and_resumes_from_its_store(tmp_path, one_torch_
     assert prov["method"]["settings"]["work"]["from"] == "--evaluations"
 
 
+def test_same_formula_on_a_loaded_and_an_idle_machine(tmp_path, one_torch_thread):
+    """Acceptance (issue 18): the same seed and arguments give the same formula whether the machine
+    is idle or two CPU-burning processes compete with the search (no clock in the search)."""
+    import subprocess
+    import sys
+
+    idle = _search(tmp_path, "idle", evaluations=6, epochs=1)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = _search(tmp_path, "loaded", evaluations=6, epochs=1)
+        assert all(b.poll() is None for b in burners)  # the load lasted the whole search
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+    assert (loaded.entry.formula, loaded.entry.parameters) == (idle.entry.formula, idle.entry.parameters)
+    assert loaded.search.scored == idle.search.scored and loaded.search.facts["evaluated"] == 6
+
+
 def test_budget_is_converted_once_by_the_cost_model(tmp_path):
     from nsad_lib.discovery.strategies.suite_search import cost_per_evaluation
     from nsad_lib.discovery.suite import check_suite_arguments
