@@ -170,6 +170,85 @@ def test_search_is_deterministic_and_resumes_from_its_store(tmp_path, one_torch_
     assert prov["method"]["settings"]["work"]["from"] == "--evaluations"
 
 
+def test_same_formula_on_a_loaded_and_an_idle_machine(tmp_path, one_torch_thread):
+    """Acceptance (issue 18): the same seed and arguments give the same formula whether the machine
+    is idle or two CPU-burning processes compete with the search (no clock in the search)."""
+    import subprocess
+    import sys
+
+    idle = _search(tmp_path, "idle", evaluations=6, epochs=1)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = _search(tmp_path, "loaded", evaluations=6, epochs=1)
+        assert all(b.poll() is None for b in burners)  # the load lasted the whole search
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+    assert (loaded.entry.formula, loaded.entry.parameters) == (idle.entry.formula, idle.entry.parameters)
+    assert loaded.search.scored == idle.search.scored and loaded.search.facts["evaluated"] == 6
+
+
+LEARNED_SLOPE = "formula:x + a*Abs(b*x);a=0.5;b=2"
+
+
+def _points_by(store_dir):
+    """Mean points over the seeds per (activation spec, dataset), read from a search's store."""
+    from nsad_lib.bench.store import ResultStore
+
+    by: dict[tuple[str, str], list[float]] = {}
+    for r in ResultStore(store_dir).latest().values():
+        assert r["status"] == "ok"
+        by.setdefault((r["spec"]["activation"], r["spec"]["dataset"]), []).append(100.0 * r["result"]["score"])
+    return {k: float(np.mean(v)) for k, v in by.items()}
+
+
+def test_baseline_option_measures_delta_against_that_baseline(tmp_path, one_torch_thread):
+    """--baseline: every Δ is a candidate's points minus the baseline's (read back from the store),
+    the baseline is trained instead of ReLU, and it is recorded in the settings, manifest and entry."""
+    from nsad_lib.bench import runner
+    from nsad_lib.formula import Formula
+
+    result = _search(tmp_path, "ls", datasets=["german"], evaluations=5, epochs=1, repeats=2, baseline=LEARNED_SLOPE)
+    canonical = "formula:a*Abs(b*x) + x;a=0.5,b=2.0"
+    points = _points_by(tmp_path / "ls")
+    assert (canonical, "german") in points and not any(act == "relu" for act, _ in points)
+    assert result.search.relu == {"german": round(points[(canonical, "german")], 4)}
+    assert result.search.scored and result.search.facts["evaluated"] == 5
+    for s in result.search.scored:
+        spec = runner.formula_spec(Formula.parse(s["formula"], s["parameters"]))
+        assert s["deltas"]["german"] == pytest.approx(points[(spec, "german")] - points[(canonical, "german")],
+                                                      abs=1e-4)
+    assert result.search.baseline == canonical and result.search.settings["baseline"] == canonical
+    assert "against Light formula:a*Abs(b*x) + x" in result.search.settings["fitness"]
+    prov = result.entry.provenance
+    assert prov["baseline"] == canonical and prov["baseline_points"] == result.search.relu
+    assert "baseline_relu_points" not in prov
+    assert result.entry.metrics["suite_search"]["baseline"] == "light " + canonical
+    assert json.loads((tmp_path / "ls" / "search.json").read_text())["baseline"] == canonical
+    assert result.to_dict()["baseline_points"] == result.search.relu
+
+
+def test_default_baseline_is_relu_with_the_same_store_keys(tmp_path, one_torch_thread):
+    """No --baseline is exactly --baseline relu: the same stored run keys (ReLU's among them), the
+    same scores and the provenance's baseline_relu_points."""
+    from nsad_lib.bench import runner
+    from nsad_lib.bench.store import ResultStore
+    from nsad_lib.bench.suite import data_sha256
+
+    default = _search(tmp_path, "d", datasets=["german"], evaluations=3, epochs=1)
+    explicit = _search(tmp_path, "r", datasets=["german"], evaluations=3, epochs=1, baseline="relu")
+    keys = ResultStore(tmp_path / "d").done_keys()
+    assert keys == ResultStore(tmp_path / "r").done_keys() and len(keys) == 3 + 1
+    ds = _Loader()("german")
+    assert runner.RunSpec("german", data_sha256(ds), ds.n_rows, "light", "relu", 3, 1).key in keys
+    assert default.search.scored == explicit.search.scored and default.search.baseline == "relu"
+    prov = default.entry.provenance
+    assert prov["baseline"] == "relu" and prov["baseline_relu_points"] == default.search.relu
+    assert default.entry.metrics["suite_search"]["baseline"] == "light relu"
+    assert "relu_points" in default.to_dict()
+
+
 def test_budget_is_converted_once_by_the_cost_model(tmp_path):
     from nsad_lib.discovery.strategies.suite_search import cost_per_evaluation
     from nsad_lib.discovery.suite import check_suite_arguments
@@ -192,8 +271,12 @@ def test_budget_is_converted_once_by_the_cost_model(tmp_path):
     (["--suite", "quick", "--max-rows", "100"], "--max-rows apply to a single-dataset"),
     (["--suite", "quick", "--executor", "dask"], "--executor 'dask'"),
     (["--suite", "quick", "--evaluations", "5", "--budget", "9"], "not both"),
+    (["--suite", "quick", "--baseline", "formula:x*q"], "--baseline 'formula:x*q': unknown name 'q'"),
+    (["--suite", "quick", "--baseline", "formula:a*x;a=oops"], "--baseline 'formula:a*x;a=oops'"),
+    (["--suite", "quick", "--baseline", "no-such-activation"], "--baseline 'no-such-activation'"),
+    (["--baseline", "relu"], "--baseline need --suite"),
 ])
-def test_cli_bad_suite_input_is_one_line_exit_2_nothing_written(tmp_path, monkeypatch, argv, message):
+def test_cli_bad_suite_input_is_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys, argv, message):
     from nsad_lib.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -205,6 +288,8 @@ def test_cli_bad_suite_input_is_one_line_exit_2_nothing_written(tmp_path, monkey
         main(full)
     assert exc.value.code == 2
     assert not out.exists() and not reg.exists() and list(tmp_path.iterdir()) == []
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
 
 
 def test_cli_suite_search_needs_out(tmp_path, capsys):

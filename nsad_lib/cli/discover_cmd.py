@@ -97,6 +97,10 @@ def discover_command(
     out: Annotated[Optional[str], typer.Option(
         "--out", "-o", rich_help_panel=_SUITE,
         help="Folder of the search's stored evaluations; the same arguments and folder resume a search.")] = None,
+    baseline: Annotated[Optional[str], typer.Option(
+        "--baseline", rich_help_panel=_SUITE,
+        help="The activation every Δ is measured against (default relu): a builtin, a registry id, or "
+             "'formula:TEXT;a=V' (e.g. 'formula:x + a*Abs(b*x);a=0.5;b=2', learned-slope ReLU).")] = None,
 ) -> None:
     """Discover an activation formula on the training split of DATA (or on the source half of a
     benchmark suite, --suite) and add it to a registry."""
@@ -104,13 +108,14 @@ def discover_command(
                      "--generations": generations, "--address": address,
                      "--population": None if population == 16 else population,
                      "--epochs": None if epochs == 10 else epochs, "--eval-seeds": None if eval_seeds == 1 else eval_seeds,
-                     "--executor": None if executor == "local" else executor, "--workers": None if workers == 1 else workers}
+                     "--executor": None if executor == "local" else executor, "--workers": None if workers == 1 else workers,
+                     "--baseline": baseline}
     if suite is not None or any(v is not None for v in suite_options.values()):
         _suite_search(suite, data, [k for k, v in suite_options.items() if v is not None], name=name, split=split, datasets=datasets, split_seed=split_seed,
                       population=population, generations=generations, epochs=epochs, eval_seeds=eval_seeds,
                       executor=executor, workers=workers, address=address, out=out, family=_value(family),
                       seed=seed, evaluations=evaluations, budget=budget, registry=registry, dry_run=dry_run,
-                      keep_if_worse=keep_if_worse, as_json=as_json,
+                      keep_if_worse=keep_if_worse, as_json=as_json, baseline="relu" if baseline is None else baseline,
                       single_only={"--target": target, "--positive": positive, "--task": task,
                                    "--from-pysr-csv": from_pysr_csv, "--max-rows": max_rows,
                                    "--time-limit": time_limit,
@@ -177,11 +182,14 @@ def _suite_search(suite: Optional[str], data: Optional[str], given: list[str], *
         params = ", ".join(f"{k}={v:.4g}" for k, v in e.parameters.items())
         typer.echo(f"{e.id}: {e.formula}" + (f"  [{params}; trainable]" if params else "") + where)
         per = ", ".join(f"{n} {d:+.2f}" for n, d in m["delta_points"].items())
-        typer.echo(f"fitness {m['fitness']:+.3f}; mean Δ {m['mean_delta_points']:+.3f} points vs Light ReLU ({per}); "
+        against = "Light ReLU" if result.search.baseline == "relu" else f"Light {result.search.baseline}"
+        typer.echo(f"fitness {m['fitness']:+.3f}; mean Δ {m['mean_delta_points']:+.3f} points vs {against} ({per}); "
                    f"{result.search.facts['evaluated']} evaluations, {result.counts['ran']} runs trained, "
                    f"{result.counts['skipped']} from the store; {result.wall_time_s:.0f} s")
     if not result.beats_baseline:
-        typer.echo("The best formula does not beat Light ReLU on the source half"
+        typer.echo("The best formula does not beat "
+                   + ("Light ReLU" if result.search.baseline == "relu" else f"the baseline {result.search.baseline}")
+                   + " on the source half"
                    + ("" if keep_if_worse else "; nothing written (--keep-if-worse writes it; exit code 3)."), err=True)
         if not keep_if_worse:
             raise typer.Exit(EXIT_NOT_BETTER)

@@ -5,8 +5,8 @@ counts, the executor, the registry); fix the work (``evaluations``, or ``budget_
 once by the fixed cost model from the members' published row counts, recorded); load the source
 datasets only (the target half is never read); run the suite search
 (:mod:`nsad_lib.discovery.strategies.suite_search`) on the benchmark runner with its store in
-``out``; build the entry from the best formula and write it when its mean Δ against Light ReLU
-is above 0 (or ``keep_if_worse``).
+``out``; build the entry from the best formula and write it when its mean Δ against the baseline
+(Light ReLU, or ``baseline``: any activation spec the runner accepts) is above 0 (or ``keep_if_worse``).
 """
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ class SuiteDiscoveryResult:
     counts: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        base = self.search.baseline
+        points = {"relu_points": self.search.relu} if base == "relu" else {"baseline_points": self.search.relu}
         return {"entry": self.entry.to_dict(), "written": None if self.path is None else str(self.path),
                 "beats_baseline": self.beats_baseline, "split": self.split, "work": self.work,
-                "relu_points": self.search.relu, "top": self.search.scored[:10], "runs": self.counts,
+                "baseline": base, **points, "top": self.search.scored[:10], "runs": self.counts,
                 "wall_time_s": round(self.wall_time_s, 2)}
 
 
@@ -52,6 +54,7 @@ class _Args:
     registry: Any
     version: int
     registry_dir: Path | None
+    baseline: str = "relu"
 
 
 def _positive_int(value: Any, flag: str, minimum: int = 1) -> None:
@@ -64,7 +67,8 @@ def check_suite_arguments(*, suite: str | None, split: str | None, datasets: Seq
                           population: int = 16, generations: int | None = None, epochs: int = 10,
                           repeats: int = 1, executor: str = "local", workers: int = 1, address: str | None = None,
                           out: str | Path | None = None, split_seed: int | None = None,
-                          registry: str | Path | None = None, dry_run: bool = False) -> _Args:
+                          registry: str | Path | None = None, dry_run: bool = False,
+                          baseline: str = "relu") -> _Args:
     """Every check of a suite search, before any data is loaded; raises NsadError (one line)."""
     import math
 
@@ -98,6 +102,7 @@ def check_suite_arguments(*, suite: str | None, split: str | None, datasets: Seq
     _positive_int(epochs, "--epochs")
     _positive_int(repeats, "--eval-seeds")
     _positive_int(workers, "--workers")
+    baseline = suite_search.check_baseline(baseline)
     if executor not in runner.EXECUTORS:
         raise NsadError(f"--executor {executor!r}: use local or ray")
     if address and executor != "ray":
@@ -145,7 +150,7 @@ def check_suite_arguments(*, suite: str | None, split: str | None, datasets: Seq
                   "target": halves["target"], "datasets": names,
                   "rule": "nsad_lib.bench.split.split_suite: stratified by domain, seeded"}
     reg, version, reg_dir = _check_registry_name(name, registry, dry_run)
-    return _Args(names, split_info, work, reg, version, reg_dir)
+    return _Args(names, split_info, work, reg, version, reg_dir, baseline)
 
 
 def discover_suite(*, suite: str | None, name: str, split: str | None = "source", datasets: Sequence[str] = (),
@@ -154,12 +159,14 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
                    epochs: int = 10, repeats: int = 1, executor: str = "local", workers: int = 1,
                    address: str | None = None, out: str | Path | None = None, split_seed: int | None = None,
                    registry: str | Path | None = None, dry_run: bool = False, keep_if_worse: bool = False,
+                   baseline: str = "relu",
                    command: str | None = None, progress: Callable[[str], None] | None = None,
                    load: Callable[[str], Any] | None = None) -> SuiteDiscoveryResult:
     """Search formulas on the source half of ``suite`` and register the best as ``name-v(N+1)``.
 
     ``load`` (default :func:`nsad_lib.bench.suite.load`) is called once per searched dataset and
-    for nothing else. Bad input raises :class:`NsadError` before anything is loaded or written.
+    for nothing else. ``baseline`` (default ``relu``) is the activation spec every Δ is measured
+    against (e.g. ``formula:x + a*Abs(b*x);a=0.5;b=2``, trainable learned-slope ReLU). Bad input raises :class:`NsadError` before anything is loaded or written.
     """
     from nsad_lib.bench import runner
     from nsad_lib.bench import suite as suite_module
@@ -171,7 +178,7 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
                                  evaluations=evaluations, budget_s=budget_s, population=population,
                                  generations=generations, epochs=epochs, repeats=repeats, executor=executor,
                                  workers=workers, address=address, out=out, split_seed=split_seed,
-                                 registry=registry, dry_run=dry_run)
+                                 registry=registry, dry_run=dry_run, baseline=baseline)
     started = time.monotonic()
     from contextlib import ExitStack
 
@@ -185,13 +192,13 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
         out_path = Path(out).expanduser()  # type: ignore[arg-type]
         out_path.mkdir(parents=True, exist_ok=True)
         manifest = {"schema": "nsad-suite-search/1", "split": args.split, "work": args.work, "seed": seed,
-                    "family": family, "executor": executor, "workers": workers, "command": command or ""}
+                    "family": family, "baseline": args.baseline, "executor": executor, "workers": workers, "command": command or ""}
         (out_path / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         store = ResultStore(out_path)
         found = suite_search.run(data, store, seed=seed, evaluations=args.work["evaluations"],
                                  population=population, generations=generations, epochs=epochs, repeats=repeats,
                                  family=family, executor=executor, workers=workers,
-                                 ray_session=pool, progress=say)
+                                 ray_session=pool, baseline=args.baseline, progress=say)
     wall = time.monotonic() - started
     if not found.candidates:
         raise NsadError("the suite search found no usable formula (every one failed or is ReLU); raise --evaluations")
@@ -203,8 +210,9 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
                          workers=workers, command=command, wall=wall, beats=beats)
     write = not dry_run and args.registry is not None and (beats or keep_if_worse)
     path = args.registry.add(entry, args.registry_dir) if write else None
+    against = _against(args.baseline)
     say(f"best: {best.formula.canonical} {dict(best.formula.parameters)}; mean Δ {top['mean_delta']:+.3f} points "
-        f"over {len(args.names)} source dataset(s)" + ("" if beats else " (does not beat Light ReLU)"))
+        f"against {against} over {len(args.names)} source dataset(s)" + ("" if beats else f" (does not beat {against})"))
     return SuiteDiscoveryResult(entry, path, found, args.work, args.split, wall, beats, found.facts["runs"])
 
 
@@ -225,21 +233,28 @@ def _suite_entry(name: str, args: _Args, found: Any, best: Any, top: dict, *, se
         "wall_time_s": round(wall, 1),
         "environment": provenance.environment(),
         "strategy_facts": found.facts,
-        "baseline_relu_points": found.relu,
+        "baseline": args.baseline,
+        **({"baseline_relu_points": found.relu} if args.baseline == "relu" else {"baseline_points": found.relu}),
         "license": "CC-BY-4.0",
     }
     metrics = {"suite_search": {"fitness": top["fitness"], "mean_delta_points": top["mean_delta"],
                                 "datasets_lost_by_more_than_1_point": top["losses"],
-                                "delta_points": top["deltas"], "baseline": "light relu", "seeds": found.settings["seeds"],
+                                "delta_points": top["deltas"], "baseline": f"light {args.baseline}", "seeds": found.settings["seeds"],
                                 "epochs": found.settings["epochs"], "beats_baseline": beats},
                "complexity": f.complexity}
+    against = _against(args.baseline)
     summary = (f"Found by a suite search on the {split['split']} half of {split['suite']} "
                f"({len(split['datasets'])} datasets, family {family}, seed {seed}); mean Δ "
-               f"{top['mean_delta']:+.2f} points against Light ReLU there"
-               + ("" if beats else " (it does not beat ReLU there)"))
+               f"{top['mean_delta']:+.2f} points against {against} there"
+               + ("" if beats else f" (it does not beat {'ReLU' if args.baseline == 'relu' else 'it'} there)"))
     return Entry.create(name, args.version, f.canonical, parameters=f.parameters, trainable=True, summary=summary,
                         domains={"source": _feature_domain(split["datasets"]), "transfers": []},
                         provenance=prov, metrics=metrics)
+
+
+def _against(baseline: str) -> str:
+    """How messages name the baseline: ``Light ReLU`` (the default) or ``Light <spec>``."""
+    return "Light ReLU" if baseline == "relu" else f"Light {baseline}"
 
 
 def _feature_domain(names: Sequence[str]) -> str:

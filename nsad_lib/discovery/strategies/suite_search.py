@@ -30,17 +30,45 @@ from nsad_lib.discovery.candidates import Candidate, is_relu_family, is_safe
 from nsad_lib.discovery.strategies import search
 from nsad_lib.errors import NsadError
 
-__all__ = ["LOSS_MARGIN", "LOSS_PENALTY", "COMPLEXITY_WEIGHT", "SEARCH_EPOCHS", "FITNESS", "SuiteSearch",
-           "fitness_of", "cost_per_evaluation", "evaluations_for_budget", "run"]
+__all__ = ["LOSS_MARGIN", "LOSS_PENALTY", "COMPLEXITY_WEIGHT", "SEARCH_EPOCHS", "FITNESS", "DEFAULT_BASELINE",
+           "SuiteSearch", "fitness_of", "fitness_rule", "check_baseline", "cost_per_evaluation", "evaluations_for_budget", "run"]
 
 LOSS_MARGIN = 1.0  # points
 LOSS_PENALTY = 1.0  # points per dataset lost by more than LOSS_MARGIN
 COMPLEXITY_WEIGHT = 0.01  # points per node of the formula
 SEARCH_EPOCHS = 10
+#: The activation every Δ is measured against unless ``baseline`` says otherwise.
+DEFAULT_BASELINE = "relu"
 #: The fitness rule in words (recorded in provenance).
 FITNESS = (f"mean over the source datasets of the paired Δ (points: accuracy x 100, R² x 100 for regression) "
            f"against Light ReLU (same seeds, epochs), minus {LOSS_PENALTY:g} per dataset with Δ < -{LOSS_MARGIN:g}, "
            f"minus {COMPLEXITY_WEIGHT:g} x complexity")
+
+
+def fitness_rule(baseline: str = DEFAULT_BASELINE) -> str:
+    """:data:`FITNESS` with its baseline named (the default's text is :data:`FITNESS` itself)."""
+    return FITNESS if baseline == DEFAULT_BASELINE else FITNESS.replace("Light ReLU", f"Light {baseline}")
+
+
+def check_baseline(spec: str) -> str:
+    """The baseline activation spec, checked before any training (any spec the runner accepts: a
+    torch builtin, a registry id, ``formula:TEXT;a=V``); ``formula:`` specs come back in the runner's
+    canonical spelling (:func:`nsad_lib.bench.runner.formula_spec`), so equal formulas share stored
+    runs. Raises NsadError (one line) for a bad spec."""
+    from nsad_lib.bench import runner
+
+    if not isinstance(spec, str) or not spec.strip():
+        raise NsadError("--baseline needs an activation spec (relu, a registry id, or formula:TEXT;a=V)")
+    spec = spec.strip()
+    try:
+        runner.validate([spec])
+        if spec.startswith(runner.FORMULA_PREFIX):
+            spec = runner.formula_spec(runner._parse_formula_spec(spec))
+    except NsadError as e:
+        raise NsadError(f"--baseline {spec!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    except Exception as e:  # noqa: BLE001 - any failure to build it is a bad spec, said in one line
+        raise NsadError(f"--baseline {spec!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    return spec
 
 
 def fitness_of(deltas: dict[str, float], complexity: int) -> float:
@@ -71,7 +99,8 @@ class SuiteSearch:
     scored: list[dict[str, Any]]
     settings: dict[str, Any]
     facts: dict[str, Any]
-    relu: dict[str, float] = field(default_factory=dict)
+    relu: dict[str, float] = field(default_factory=dict)  # the baseline's points per dataset
+    baseline: str = DEFAULT_BASELINE
 
 
 def _points(record: dict) -> float:
@@ -81,12 +110,14 @@ def _points(record: dict) -> float:
 
 def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: int = search.POPULATION,
         generations: int | None = None, epochs: int = SEARCH_EPOCHS, repeats: int = 1, family: str = "any",
-        executor: str = "local", workers: int = 1, ray_session: Any = None,
+        executor: str = "local", workers: int = 1, ray_session: Any = None, baseline: str = DEFAULT_BASELINE,
         progress: Callable[[str], None] = lambda _m: None) -> SuiteSearch:
     """Evolve formulas scored on every dataset of ``datasets`` (name -> loaded Dataset).
 
     ``store`` is the :class:`~nsad_lib.bench.store.ResultStore` of the search; ``evaluations``
     formulas are scored at most, over at most ``generations`` generations after the first.
+    ``baseline`` is the activation spec every Δ is measured against (default Light ReLU; check it
+    first with :func:`check_baseline`).
     """
     from nsad_lib.bench import runner
     from nsad_lib.bench.suite import data_sha256
@@ -101,7 +132,7 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
     def spec(name: str, activation: str, s: int) -> runner.RunSpec:
         return runner.RunSpec(name, shas[name], datasets[name].n_rows, "light", activation, s, epochs)
 
-    relu_specs = {(n, s): spec(n, "relu", s) for n in names for s in seeds}
+    relu_specs = {(n, s): spec(n, baseline, s) for n in names for s in seeds}  # the baseline's runs
     rng = np.random.default_rng(seed)
     scores: dict[str, float] = {}
     formulas: dict[str, Any] = {}
@@ -112,7 +143,8 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
 
     def run_batch(batch: list[tuple[str, Any, Any]]) -> None:
         specs = {(k, n, s): spec(n, runner.formula_spec(f), s) for k, f, _t in batch for n in names for s in seeds}
-        todo = ([] if relu_points else list(relu_specs.values())) + list(specs.values())  # ReLU: once
+        todo = ([] if relu_points else list(relu_specs.values())) + list(specs.values())  # baseline: once
+        todo = list({s.key: s for s in todo}.values())  # a candidate equal to the baseline runs once
         got = runner.run_grid(todo, datasets, store, executor=executor, workers=workers, ray_session=ray_session)
         for c in counts:
             counts[c] += got[c]
@@ -126,7 +158,8 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
             for n in names:
                 relu_points[n] = float(np.mean([pts(relu_specs[(n, s)]) for s in seeds]))
                 if not math.isfinite(relu_points[n]):
-                    raise NsadError(f"the Light ReLU baseline failed on {n}; see {store.path}")
+                    what = "Light ReLU baseline" if baseline == DEFAULT_BASELINE else f"baseline {baseline!r}"
+                    raise NsadError(f"the {what} failed on {n}; see {store.path}")
         for k, f, t in batch:
             deltas = {n: float(np.mean([pts(specs[(k, n, s)]) for s in seeds])) - relu_points[n] for n in names}
             ok = all(math.isfinite(d) for d in deltas.values())
@@ -191,8 +224,8 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
     settings = {"datasets": names, "epochs": epochs, "seeds": seeds, "population": population,
                 "generations_allowed": generations, "evaluations_allowed": evaluations, "family": family,
                 "unary": list(unary), "binary": list(search.BINARY), "max_nodes": search.MAX_NODES,
-                "fitness": FITNESS, "network": "light", "protocol": runner.PROTOCOL,
+                "fitness": fitness_rule(baseline), "baseline": baseline, "network": "light", "protocol": runner.PROTOCOL,
                 "constants": "trainable from their initial values"}
     facts = {"evaluated": len(scores), "generations": generation, "failed_formulas": len(scores) - len(ranked),
              "runs": dict(counts), "top": scored[:10]}
-    return SuiteSearch(cands, scored, settings, facts, {n: round(v, 4) for n, v in relu_points.items()})
+    return SuiteSearch(cands, scored, settings, facts, {n: round(v, 4) for n, v in relu_points.items()}, baseline)
