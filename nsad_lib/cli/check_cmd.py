@@ -20,7 +20,7 @@ def check_command(
     positive: PositiveOpt = None,
     task: TaskOpt = None,
     probe: Annotated[bool, typer.Option(
-        "--probe", help="Also run a short real training (Light+formula vs Light+ReLU) on the training split.")] = False,
+        "--probe", help="Also train Light+formula vs Light+ReLU on the training split; the measured Δ updates the prediction.")] = False,
     probe_epochs: Annotated[int, typer.Option(
         "--probe-epochs", min=1, help="Epochs of the probe (the protocol's 15: the setting the checker reads).")] = 15,
     probe_rows: Annotated[int, typer.Option(

@@ -8,7 +8,7 @@
 This module only wires things together: the data come from :mod:`nsad_lib.data.datasets`, the
 unlabelled profile from :mod:`nsad_lib.data.profile`, the formula's shape on the target's own
 pre-activations from :mod:`nsad_lib.compat.profile_formula`, the rules from :mod:`nsad_lib.compat.verdict`
-and the optional short training from :mod:`nsad_lib.compat.probe`.
+and the optional probe training from :mod:`nsad_lib.compat.probe`.
 
 Label hygiene: the no-probe verdict reads feature values of the training split only (the
 paper's unstratified 80/20 split, which does not depend on labels) and never reads ``y``.
@@ -266,13 +266,15 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
                                         f"the probe is not combined with the prediction: {fitted.name} reads a probe "
                                         f"of {combination.epochs} epochs, {combination.seeds} seed(s), "
                                         f"{combination.rows:,} rows (the defaults)"),)
+        no_training = prediction.verdict if prediction is not None else rules_verdict
         reasons = reasons + (Reason("probe", probe_result.verdict == "transfers", 0.0,
-                                    f"short training ({probe_result.epochs} epochs, {probe_result.train_rows:,} "
-                                    f"training-split rows): Light+formula {what} {probe_result.accuracy:.3f} vs Light ReLU "
-                                    f"{probe_result.baseline_relu:.3f} ({100 * probe_result.delta:+.1f} points): "
-                                    f"{probe_result.verdict}"
-                                    + ("" if verdict == "uncertain" else
-                                       ("; agrees with the prediction" if agrees else "; disagrees with the prediction"))),)
+                                    f"probe training ({probe_result.epochs} epochs x {len(probe_result.seeds)} "
+                                    f"seed(s), {probe_result.train_rows:,} training-split rows): Light+formula {what} "
+                                    f"{probe_result.accuracy:.3f} vs Light ReLU {probe_result.baseline_relu:.3f} "
+                                    f"({100 * probe_result.delta:+.1f} points): {probe_result.verdict}"
+                                    + ("" if no_training == "uncertain" else
+                                       ("; agrees with the no-training prediction" if agrees
+                                        else "; disagrees with the no-training prediction"))),)
     return Verdict(entry_id=entry.id, formula=entry.formula, dataset=dataset_name, domain=data_profile.domain,
                    domain_confidence=data_profile.confidence, verdict=verdict, score=score, reasons=reasons,
                    data_profile=data_profile, formula_profile=fp, source_profile=source_fp,
