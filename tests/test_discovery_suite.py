@@ -249,6 +249,56 @@ def test_default_baseline_is_relu_with_the_same_store_keys(tmp_path, one_torch_t
     assert "relu_points" in default.to_dict()
 
 
+def test_wins_fitness_values():
+    """--fitness wins: share of datasets with Δ > 0, plus 0.1 x the mean of Δ clipped to ±3 points,
+    minus the same loss penalty and complexity term as the mean fitness."""
+    from nsad_lib.discovery.strategies.suite_search import fitness_of
+
+    deltas = {"a": 13.0, "b": 0.5, "c": -0.2, "d": -1.5}
+    # 2 of 4 won; clipped mean (3 + 0.5 - 0.2 - 1.5) / 4 = 0.45; one loss below -1; 7 nodes
+    assert fitness_of(deltas, 7, "wins") == pytest.approx(0.5 + 0.1 * 0.45 - 1.0 - 0.07)
+    assert fitness_of(deltas, 7) == pytest.approx(11.8 / 4 - 1.0 - 0.07)  # the default: mean Δ
+    assert fitness_of(deltas, 7, "mean") == fitness_of(deltas, 7)
+    # a huge Δ on one dataset cannot outrank winning more datasets
+    assert fitness_of({"a": 50.0, "b": -0.1, "c": -0.1}, 0, "wins") < fitness_of({"a": 0.1, "b": 0.1, "c": -0.1}, 0, "wins")
+    assert fitness_of({"a": 50.0, "b": -0.1, "c": -0.1}, 0) > fitness_of({"a": 0.1, "b": 0.1, "c": -0.1}, 0)
+    assert fitness_of({"a": 0.0, "b": -1.0}, 0, "wins") == pytest.approx(0.1 * -0.5)  # Δ = 0 is not a win
+
+
+def test_fitness_option_default_is_mean_and_wins_is_recorded(tmp_path, one_torch_thread):
+    """No --fitness is --fitness mean: the same scored list (same keys in each row) and the same store
+    keys; wins rescores the same runs and is recorded in the settings, the manifest and the entry."""
+    from nsad_lib.bench.store import ResultStore
+
+    default = _search(tmp_path, "d", datasets=["german"], evaluations=3, epochs=1)
+    mean = _search(tmp_path, "m", datasets=["german"], evaluations=3, epochs=1, fitness="mean")
+    assert default.search.scored == mean.search.scored
+    assert all(set(s) == {"formula", "parameters", "fitness", "deltas", "mean_delta", "losses"}
+               for s in default.search.scored)
+    keys = ResultStore(tmp_path / "d").done_keys()
+    assert keys == ResultStore(tmp_path / "m").done_keys()
+    assert default.search.settings["fitness_mode"] == "mean" and default.entry.provenance["fitness"] == "mean"
+    assert default.search.settings["fitness"].startswith("mean over the source datasets")
+    wins = _search(tmp_path, "w", datasets=["german"], evaluations=3, epochs=1, fitness="wins")
+    assert ResultStore(tmp_path / "w").done_keys() == keys  # the same runs; only the score differs
+    for s in wins.search.scored:
+        d = s["deltas"]["german"]
+        assert s["wins"] == int(d > 0)
+        assert s["fitness"] == pytest.approx(float(d > 0) + 0.1 * max(-3.0, min(3.0, d)) - (d < -1.0) * 1.0
+                                             - 0.01 * _complexity(s), abs=1e-3)
+    assert wins.search.settings["fitness_mode"] == "wins" and wins.entry.provenance["fitness"] == "wins"
+    assert wins.search.settings["fitness"].startswith("share of the source datasets with paired Δ > 0")
+    assert json.loads((tmp_path / "w" / "search.json").read_text())["fitness"] == "wins"
+    assert json.loads((tmp_path / "d" / "search.json").read_text())["fitness"] == "mean"
+    assert wins.to_dict()["fitness"] == "wins"
+
+
+def _complexity(row):
+    from nsad_lib.formula import Formula
+
+    return Formula.parse(row["formula"], row["parameters"]).complexity
+
+
 def test_budget_is_converted_once_by_the_cost_model(tmp_path):
     from nsad_lib.discovery.strategies.suite_search import cost_per_evaluation
     from nsad_lib.discovery.suite import check_suite_arguments
@@ -275,6 +325,8 @@ def test_budget_is_converted_once_by_the_cost_model(tmp_path):
     (["--suite", "quick", "--baseline", "formula:a*x;a=oops"], "--baseline 'formula:a*x;a=oops'"),
     (["--suite", "quick", "--baseline", "no-such-activation"], "--baseline 'no-such-activation'"),
     (["--baseline", "relu"], "--baseline need --suite"),
+    (["--suite", "quick", "--fitness", "median"], "--fitness 'median': choose from mean, wins"),
+    (["--fitness", "wins"], "--fitness need --suite"),
 ])
 def test_cli_bad_suite_input_is_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys, argv, message):
     from nsad_lib.cli import main

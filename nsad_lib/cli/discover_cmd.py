@@ -101,6 +101,10 @@ def discover_command(
         "--baseline", rich_help_panel=_SUITE,
         help="The activation every Δ is measured against (default relu): a builtin, a registry id, or "
              "'formula:TEXT;a=V' (e.g. 'formula:x + a*Abs(b*x);a=0.5;b=2', learned-slope ReLU).")] = None,
+    fitness: Annotated[Optional[str], typer.Option(
+        "--fitness", rich_help_panel=_SUITE,
+        help="The search's fitness: mean (the default; mean Δ) or wins (share of source datasets with Δ > 0, "
+             "plus 0.1 x the mean Δ clipped to ±3 points).")] = None,
 ) -> None:
     """Discover an activation formula on the training split of DATA (or on the source half of a
     benchmark suite, --suite) and add it to a registry."""
@@ -109,13 +113,14 @@ def discover_command(
                      "--population": None if population == 16 else population,
                      "--epochs": None if epochs == 10 else epochs, "--eval-seeds": None if eval_seeds == 1 else eval_seeds,
                      "--executor": None if executor == "local" else executor, "--workers": None if workers == 1 else workers,
-                     "--baseline": baseline}
+                     "--baseline": baseline, "--fitness": fitness}
     if suite is not None or any(v is not None for v in suite_options.values()):
         _suite_search(suite, data, [k for k, v in suite_options.items() if v is not None], name=name, split=split, datasets=datasets, split_seed=split_seed,
                       population=population, generations=generations, epochs=epochs, eval_seeds=eval_seeds,
                       executor=executor, workers=workers, address=address, out=out, family=_value(family),
                       seed=seed, evaluations=evaluations, budget=budget, registry=registry, dry_run=dry_run,
                       keep_if_worse=keep_if_worse, as_json=as_json, baseline="relu" if baseline is None else baseline,
+                      fitness="mean" if fitness is None else fitness,
                       single_only={"--target": target, "--positive": positive, "--task": task,
                                    "--from-pysr-csv": from_pysr_csv, "--max-rows": max_rows,
                                    "--time-limit": time_limit,

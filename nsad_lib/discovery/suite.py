@@ -42,7 +42,7 @@ class SuiteDiscoveryResult:
         points = {"relu_points": self.search.relu} if base == "relu" else {"baseline_points": self.search.relu}
         return {"entry": self.entry.to_dict(), "written": None if self.path is None else str(self.path),
                 "beats_baseline": self.beats_baseline, "split": self.split, "work": self.work,
-                "baseline": base, **points, "top": self.search.scored[:10], "runs": self.counts,
+                "baseline": base, "fitness": self.search.settings.get("fitness_mode", "mean"), **points, "top": self.search.scored[:10], "runs": self.counts,
                 "wall_time_s": round(self.wall_time_s, 2)}
 
 
@@ -55,6 +55,7 @@ class _Args:
     version: int
     registry_dir: Path | None
     baseline: str = "relu"
+    fitness: str = "mean"
 
 
 def _positive_int(value: Any, flag: str, minimum: int = 1) -> None:
@@ -68,7 +69,7 @@ def check_suite_arguments(*, suite: str | None, split: str | None, datasets: Seq
                           repeats: int = 1, executor: str = "local", workers: int = 1, address: str | None = None,
                           out: str | Path | None = None, split_seed: int | None = None,
                           registry: str | Path | None = None, dry_run: bool = False,
-                          baseline: str = "relu") -> _Args:
+                          baseline: str = "relu", fitness: str = "mean") -> _Args:
     """Every check of a suite search, before any data is loaded; raises NsadError (one line)."""
     import math
 
@@ -103,6 +104,7 @@ def check_suite_arguments(*, suite: str | None, split: str | None, datasets: Seq
     _positive_int(repeats, "--eval-seeds")
     _positive_int(workers, "--workers")
     baseline = suite_search.check_baseline(baseline)
+    fitness = suite_search.check_fitness(fitness)
     if executor not in runner.EXECUTORS:
         raise NsadError(f"--executor {executor!r}: use local or ray")
     if address and executor != "ray":
@@ -150,7 +152,7 @@ def check_suite_arguments(*, suite: str | None, split: str | None, datasets: Seq
                   "target": halves["target"], "datasets": names,
                   "rule": "nsad_lib.bench.split.split_suite: stratified by domain, seeded"}
     reg, version, reg_dir = _check_registry_name(name, registry, dry_run)
-    return _Args(names, split_info, work, reg, version, reg_dir, baseline)
+    return _Args(names, split_info, work, reg, version, reg_dir, baseline, fitness)
 
 
 def discover_suite(*, suite: str | None, name: str, split: str | None = "source", datasets: Sequence[str] = (),
@@ -159,14 +161,16 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
                    epochs: int = 10, repeats: int = 1, executor: str = "local", workers: int = 1,
                    address: str | None = None, out: str | Path | None = None, split_seed: int | None = None,
                    registry: str | Path | None = None, dry_run: bool = False, keep_if_worse: bool = False,
-                   baseline: str = "relu",
+                   baseline: str = "relu", fitness: str = "mean",
                    command: str | None = None, progress: Callable[[str], None] | None = None,
                    load: Callable[[str], Any] | None = None) -> SuiteDiscoveryResult:
     """Search formulas on the source half of ``suite`` and register the best as ``name-v(N+1)``.
 
     ``load`` (default :func:`nsad_lib.bench.suite.load`) is called once per searched dataset and
     for nothing else. ``baseline`` (default ``relu``) is the activation spec every Δ is measured
-    against (e.g. ``formula:x + a*Abs(b*x);a=0.5;b=2``, trainable learned-slope ReLU). Bad input raises :class:`NsadError` before anything is loaded or written.
+    against (e.g. ``formula:x + a*Abs(b*x);a=0.5;b=2``, trainable learned-slope ReLU); ``fitness``
+    (``mean``, the default, or ``wins``) is the search's fitness mode
+    (:func:`nsad_lib.discovery.strategies.suite_search.fitness_of`). Bad input raises :class:`NsadError` before anything is loaded or written.
     """
     from nsad_lib.bench import runner
     from nsad_lib.bench import suite as suite_module
@@ -178,7 +182,7 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
                                  evaluations=evaluations, budget_s=budget_s, population=population,
                                  generations=generations, epochs=epochs, repeats=repeats, executor=executor,
                                  workers=workers, address=address, out=out, split_seed=split_seed,
-                                 registry=registry, dry_run=dry_run, baseline=baseline)
+                                 registry=registry, dry_run=dry_run, baseline=baseline, fitness=fitness)
     started = time.monotonic()
     from contextlib import ExitStack
 
@@ -192,13 +196,13 @@ def discover_suite(*, suite: str | None, name: str, split: str | None = "source"
         out_path = Path(out).expanduser()  # type: ignore[arg-type]
         out_path.mkdir(parents=True, exist_ok=True)
         manifest = {"schema": "nsad-suite-search/1", "split": args.split, "work": args.work, "seed": seed,
-                    "family": family, "baseline": args.baseline, "executor": executor, "workers": workers, "command": command or ""}
+                    "family": family, "baseline": args.baseline, "fitness": args.fitness, "executor": executor, "workers": workers, "command": command or ""}
         (out_path / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         store = ResultStore(out_path)
         found = suite_search.run(data, store, seed=seed, evaluations=args.work["evaluations"],
                                  population=population, generations=generations, epochs=epochs, repeats=repeats,
                                  family=family, executor=executor, workers=workers,
-                                 ray_session=pool, baseline=args.baseline, progress=say)
+                                 ray_session=pool, baseline=args.baseline, fitness=args.fitness, progress=say)
     wall = time.monotonic() - started
     if not found.candidates:
         raise NsadError("the suite search found no usable formula (every one failed or is ReLU); raise --evaluations")
@@ -234,6 +238,7 @@ def _suite_entry(name: str, args: _Args, found: Any, best: Any, top: dict, *, se
         "environment": provenance.environment(),
         "strategy_facts": found.facts,
         "baseline": args.baseline,
+        "fitness": args.fitness,
         **({"baseline_relu_points": found.relu} if args.baseline == "relu" else {"baseline_points": found.relu}),
         "license": "CC-BY-4.0",
     }

@@ -8,6 +8,14 @@ epochs)::
 
     fitness = mean_d Δ_d - LOSS_PENALTY * #{d : Δ_d < -LOSS_MARGIN} - COMPLEXITY_WEIGHT * complexity
 
+or, with ``fitness="wins"`` (``--fitness wins``: closer to an acceptance that counts datasets won)::
+
+    fitness = #{d : Δ_d > 0} / #datasets + WINS_TIEBREAK * mean_d clip(Δ_d, ±WINS_CLIP)
+              - LOSS_PENALTY * #{d : Δ_d < -LOSS_MARGIN} - COMPLEXITY_WEIGHT * complexity
+
+(the clipped mean only breaks ties: no single dataset can move it by more than
+WINS_TIEBREAK * WINS_CLIP / #datasets).
+
 The evolution reuses :mod:`.search` (its scaffolds, random trees, mutation, crossover, families
 and formula identity). Each generation's new formulas are one batch of runner tasks (formula x
 dataset x seed, activation spec ``formula:TEXT;a=V``), run by ``local`` or ``ray``; the ReLU
@@ -30,8 +38,9 @@ from nsad_lib.discovery.candidates import Candidate, is_relu_family, is_safe
 from nsad_lib.discovery.strategies import search
 from nsad_lib.errors import NsadError
 
-__all__ = ["LOSS_MARGIN", "LOSS_PENALTY", "COMPLEXITY_WEIGHT", "SEARCH_EPOCHS", "FITNESS", "DEFAULT_BASELINE",
-           "SuiteSearch", "fitness_of", "fitness_rule", "check_baseline", "cost_per_evaluation", "evaluations_for_budget", "run"]
+__all__ = ["LOSS_MARGIN", "LOSS_PENALTY", "COMPLEXITY_WEIGHT", "SEARCH_EPOCHS", "FITNESS", "FITNESS_WINS",
+           "FITNESSES", "WINS_CLIP", "WINS_TIEBREAK", "DEFAULT_BASELINE",
+           "SuiteSearch", "fitness_of", "fitness_rule", "check_baseline", "check_fitness", "cost_per_evaluation", "evaluations_for_budget", "run"]
 
 LOSS_MARGIN = 1.0  # points
 LOSS_PENALTY = 1.0  # points per dataset lost by more than LOSS_MARGIN
@@ -43,11 +52,29 @@ DEFAULT_BASELINE = "relu"
 FITNESS = (f"mean over the source datasets of the paired Δ (points: accuracy x 100, R² x 100 for regression) "
            f"against Light ReLU (same seeds, epochs), minus {LOSS_PENALTY:g} per dataset with Δ < -{LOSS_MARGIN:g}, "
            f"minus {COMPLEXITY_WEIGHT:g} x complexity")
+WINS_CLIP = 3.0  # points: each Δ is clipped to ±WINS_CLIP in the wins fitness's tie-breaker
+WINS_TIEBREAK = 0.1  # weight of the clipped mean Δ in the wins fitness
+#: The wins fitness rule in words (recorded in provenance).
+FITNESS_WINS = (f"share of the source datasets with paired Δ > 0 (points: accuracy x 100, R² x 100 for regression) "
+                f"against Light ReLU (same seeds, epochs), plus {WINS_TIEBREAK:g} x the mean of Δ clipped to "
+                f"±{WINS_CLIP:g} points, minus {LOSS_PENALTY:g} per dataset with Δ < -{LOSS_MARGIN:g}, "
+                f"minus {COMPLEXITY_WEIGHT:g} x complexity")
+#: The fitness modes (``--fitness``): ``mean`` (the default) and ``wins``.
+FITNESSES = ("mean", "wins")
 
 
-def fitness_rule(baseline: str = DEFAULT_BASELINE) -> str:
-    """:data:`FITNESS` with its baseline named (the default's text is :data:`FITNESS` itself)."""
-    return FITNESS if baseline == DEFAULT_BASELINE else FITNESS.replace("Light ReLU", f"Light {baseline}")
+def fitness_rule(baseline: str = DEFAULT_BASELINE, fitness: str = "mean") -> str:
+    """The fitness rule in words with its baseline named (the default's text is :data:`FITNESS`;
+    ``fitness="wins"``: :data:`FITNESS_WINS`)."""
+    text = FITNESS_WINS if fitness == "wins" else FITNESS
+    return text if baseline == DEFAULT_BASELINE else text.replace("Light ReLU", f"Light {baseline}")
+
+
+def check_fitness(fitness: Any) -> str:
+    """The fitness mode, checked (``mean`` or ``wins``); raises NsadError (one line) otherwise."""
+    if fitness not in FITNESSES:
+        raise NsadError(f"--fitness {fitness!r}: choose from {', '.join(FITNESSES)}")
+    return fitness
 
 
 def check_baseline(spec: str) -> str:
@@ -71,10 +98,19 @@ def check_baseline(spec: str) -> str:
     return spec
 
 
-def fitness_of(deltas: dict[str, float], complexity: int) -> float:
-    """The fitness of a formula whose per-dataset Δ (points) are ``deltas``."""
-    losses = sum(d < -LOSS_MARGIN for d in deltas.values())
-    return float(np.mean(list(deltas.values()))) - LOSS_PENALTY * losses - COMPLEXITY_WEIGHT * complexity
+def fitness_of(deltas: dict[str, float], complexity: int, fitness: str = "mean") -> float:
+    """The fitness of a formula whose per-dataset Δ (points) are ``deltas``: ``fitness="mean"``
+    (the default) their mean, ``"wins"`` the share of datasets with Δ > 0 plus
+    :data:`WINS_TIEBREAK` x their mean clipped to ±:data:`WINS_CLIP`; both minus the loss penalty
+    and the complexity term."""
+    values = list(deltas.values())
+    losses = sum(d < -LOSS_MARGIN for d in values)
+    penalty = LOSS_PENALTY * losses + COMPLEXITY_WEIGHT * complexity
+    if fitness == "wins":
+        share = sum(d > 0 for d in values) / len(values)
+        return float(share + WINS_TIEBREAK * np.mean(np.clip(values, -WINS_CLIP, WINS_CLIP))) - penalty
+    check_fitness(fitness)
+    return float(np.mean(values)) - penalty
 
 
 def cost_per_evaluation(rows: dict[str, int], epochs: int, repeats: int) -> float:
@@ -111,19 +147,21 @@ def _points(record: dict) -> float:
 def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: int = search.POPULATION,
         generations: int | None = None, epochs: int = SEARCH_EPOCHS, repeats: int = 1, family: str = "any",
         executor: str = "local", workers: int = 1, ray_session: Any = None, baseline: str = DEFAULT_BASELINE,
-        progress: Callable[[str], None] = lambda _m: None) -> SuiteSearch:
+        fitness: str = "mean", progress: Callable[[str], None] = lambda _m: None) -> SuiteSearch:
     """Evolve formulas scored on every dataset of ``datasets`` (name -> loaded Dataset).
 
     ``store`` is the :class:`~nsad_lib.bench.store.ResultStore` of the search; ``evaluations``
     formulas are scored at most, over at most ``generations`` generations after the first.
     ``baseline`` is the activation spec every Δ is measured against (default Light ReLU; check it
-    first with :func:`check_baseline`).
+    first with :func:`check_baseline`). ``fitness`` is the fitness mode (``mean``, the default,
+    or ``wins``; see :func:`fitness_of`).
     """
     from nsad_lib.bench import runner
     from nsad_lib.bench.suite import data_sha256
 
     if family not in search.FAMILIES:
         raise NsadError(f"unknown search family {family!r} (choose from {', '.join(search.FAMILIES)})")
+    check_fitness(fitness)
     unary = search.FAMILIES[family]
     names = list(datasets)
     seeds = [seed + i for i in range(repeats)]
@@ -163,11 +201,13 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
         for k, f, t in batch:
             deltas = {n: float(np.mean([pts(specs[(k, n, s)]) for s in seeds])) - relu_points[n] for n in names}
             ok = all(math.isfinite(d) for d in deltas.values())
-            scores[k] = fitness_of(deltas, f.complexity) if ok else -math.inf
+            scores[k] = fitness_of(deltas, f.complexity, fitness) if ok else -math.inf
             formulas[k], trees[k] = f, t
             details[k] = {"deltas": {n: round(d, 4) if math.isfinite(d) else None for n, d in deltas.items()},
                           "mean_delta": round(float(np.mean(list(deltas.values()))), 4) if ok else None,
                           "losses": sum(d < -LOSS_MARGIN for d in deltas.values()) if ok else None}
+            if fitness == "wins":
+                details[k]["wins"] = sum(d > 0 for d in deltas.values()) if ok else None
 
     def admit(trees_in: list[Any]) -> list[str]:
         """Score the new formulas among ``trees_in`` as one batch; return the usable keys in order."""
@@ -224,7 +264,7 @@ def run(datasets: dict, store: Any, *, seed: int, evaluations: int, population: 
     settings = {"datasets": names, "epochs": epochs, "seeds": seeds, "population": population,
                 "generations_allowed": generations, "evaluations_allowed": evaluations, "family": family,
                 "unary": list(unary), "binary": list(search.BINARY), "max_nodes": search.MAX_NODES,
-                "fitness": fitness_rule(baseline), "baseline": baseline, "network": "light", "protocol": runner.PROTOCOL,
+                "fitness": fitness_rule(baseline, fitness), "fitness_mode": fitness, "baseline": baseline, "network": "light", "protocol": runner.PROTOCOL,
                 "constants": "trainable from their initial values"}
     facts = {"evaluated": len(scores), "generations": generation, "failed_formulas": len(scores) - len(ranked),
              "runs": dict(counts), "top": scored[:10]}
