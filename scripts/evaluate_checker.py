@@ -263,8 +263,8 @@ def markdown(result: dict, facts: dict, cases) -> str:
     if probes:
         lines += ["", "**With `--probe`** (rows \"probe alone\" and \"checker v2 + probe\"): the probe was run on "
                   "every case by `scripts/probe_matrix.py` (runner tasks `RunSpec(evaluation=\"probe\")`: Light+formula "
-                  "and Light+ReLU on up to 20,000 rows of the *training* split for the seed, scored on the probe's "
-                  "own 25% validation part; the test split is never read): "
+                  "and Light+ReLU on up to 20,000 rows of the *training* split of seed 42, every probe seed on it as a "
+                  "check does, scored on the probe's own 25% validation part; that split's test rows are never read): "
                   + "; ".join(f"{p['tag']} (seeds {', '.join(map(str, p['seeds']))}): {p['cases']} cases"
                               for p in probes)
                   + ". *Probe alone*: transfers iff the probe's Δ ≥ −1 point. *Checker v2 + probe*: the measured Δ "
