@@ -10,7 +10,8 @@ recipe ``evaluate_checker.py`` scores fold by fold) and writes
 formula shapes and the settings (no pickle, plain JSON).
 
     python scripts/evaluate_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo   # the docs' figures
-    python scripts/fit_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo        # the model
+    python scripts/fit_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo \
+        --probe-store /path/to/probe-grid --probe-setting 15:42,43,44                     # the model
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     digest = hashlib.sha256((args.store / "results.jsonl").read_bytes()).hexdigest()
     fitted = {**facts, "store": args.store.name, "store_sha256": digest, "min_seeds": args.min_seeds,
               "settings": settings,
-              "command": "python scripts/fit_checker.py --store <grid folder> --zoo benchmarks/zoo"}
+              "command": "python scripts/fit_checker.py --store <grid folder> --zoo benchmarks/zoo"
+                         + (f" --probe-store <probe grid folder> --probe-setting {args.probe_setting}"
+                            if args.probe_store else "")}
     doc = export_model(cases, settings=settings, level=args.level, version=VERSION, fitted=fitted, shapes=shapes)
     if args.probe_store:
         doc["probe"] = probe_combination(cases, shapes, args.probe_store, args.probe_setting, args.level)
