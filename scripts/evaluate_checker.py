@@ -120,8 +120,9 @@ def repeatability(store: Path, cases, predictions: dict[str, np.ndarray] | None 
     from nsad_lib.bench.store import ResultStore
     from nsad_lib.compat.learn import interval_verdicts, scores, transfer_matrix
 
-    again = transfer_matrix(ResultStore(store).latest().values())
-    seeds = sorted({r["spec"]["seed"] for r in ResultStore(store).latest().values()})
+    records = list(ResultStore(store).latest().values())
+    again = transfer_matrix(records)
+    seeds = sorted({r["spec"]["seed"] for r in records})
     idx = [i for i, c in enumerate(cases) if c.activation in again.get(c.dataset, {})]
     y = np.array([cases[i].delta for i in idx])
     z = np.array([again[cases[i].dataset][cases[i].activation] for i in idx])
@@ -448,14 +449,13 @@ def main(argv: list[str] | None = None) -> int:
     probes = []
     if args.probe_store:
         from nsad_lib.bench.store import ResultStore
-        from nsad_lib.compat.learn import probe_deltas
+        from nsad_lib.compat.learn import probe_deltas, probe_setting
 
         records = [r for folder in args.probe_store for r in ResultStore(folder).latest().values()]
         for setting in args.probe_setting or ["5:42"]:
-            epochs, _, seed_text = setting.partition(":")
-            seeds = [int(v) for v in seed_text.split(",")]
-            q = probe_deltas(records, cases, seeds, int(epochs))
-            probes.append({"delta": q, "epochs": int(epochs), "seeds": seeds, "cases": int(np.isfinite(q).sum()),
+            epochs, seeds = probe_setting(setting)
+            q = probe_deltas(records, cases, seeds, epochs)
+            probes.append({"delta": q, "epochs": epochs, "seeds": seeds, "cases": int(np.isfinite(q).sum()),
                            "tag": f"{epochs} epochs, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}"})
     result = evaluate(cases, shapes, case_profiles(cases), candidates=not args.no_candidates, both=not args.no_both,
                       progress=lambda s: print(s, file=sys.stderr, flush=True), probes=probes)

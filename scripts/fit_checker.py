@@ -45,12 +45,12 @@ def probe_combination(cases, shapes, store: Path, setting: str, level: float) ->
         held_out_predictions,
         held_out_probe_combination,
         probe_deltas,
+        probe_setting,
     )
     from nsad_lib.training.protocol import PROBE_MAX_ROWS
 
-    epochs, _, seed_text = setting.partition(":")
-    seeds = [int(v) for v in seed_text.split(",")]
-    q = probe_deltas(ResultStore(store).latest().values(), cases, seeds, int(epochs))
+    epochs, seeds = probe_setting(setting)
+    q = probe_deltas(ResultStore(store).latest().values(), cases, seeds, epochs)
     has = np.isfinite(q)
     if has.sum() < 50:
         raise SystemExit(f"error: only {int(has.sum())} cases have a {setting} probe in {store}")
@@ -63,7 +63,7 @@ def probe_combination(cases, shapes, store: Path, setting: str, level: float) ->
     tail = (1 - level) / 2
     return {**fit, "residual_quantiles": [round(float(np.quantile(resid, tail)), 4),
                                           round(float(np.quantile(resid, 1 - tail)), 4)],
-            "epochs": int(epochs), "seeds": len(seeds), "rows": PROBE_MAX_ROWS, "cases": int(has.sum()),
+            "epochs": epochs, "seeds": len(seeds), "rows": PROBE_MAX_ROWS, "cases": int(has.sum()),
             "fitted_on": {"store": store.name, "seeds": seeds},
             "kind": "median regression of the measured Δ on the smoother's leave-one-dataset-out prior and the "
                     "probe's Δ (both clipped to ±25 points); interval from its leave-one-dataset-out residuals"}

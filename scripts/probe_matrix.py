@@ -36,24 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     from nsad_lib.bench.runner import plan, run_grid, validate
     from nsad_lib.bench.store import ResultStore
 
-    source = args.like / "results.jsonl"
-    if not source.is_file():
+    like = ResultStore(args.like)
+    if not like.exists():
         print(f"error: no results.jsonl in {args.like}", file=sys.stderr)
         return 2
     names: list[str] = []
     acts: list[str] = []
-    with source.open() as fh:
-        for line in fh:
-            try:
-                spec = json.loads(line)["spec"]
-            except (ValueError, KeyError):
-                continue  # a torn last line
-            if spec.get("model") != "light":
-                continue
-            if spec["dataset"] not in names:
-                names.append(spec["dataset"])
-            if spec["activation"] not in acts:
-                acts.append(spec["activation"])
+    for record in like.records():  # the grid's datasets and activations, in the order it ran them
+        spec = record["spec"]
+        if spec.get("model") != "light":
+            continue
+        if spec["dataset"] not in names:
+            names.append(spec["dataset"])
+        if spec["activation"] not in acts:
+            acts.append(spec["activation"])
     if args.datasets:
         wanted = [d.strip() for d in args.datasets.split(",") if d.strip()]
         names = [n for n in names if n in wanted]

@@ -29,7 +29,32 @@ from nsad_lib.hub.refs import FORMS
 __all__ = [
     "EntryArg", "EntriesArg", "RegistryOpt", "RegistryOutOpt", "DataOpt", "TargetOpt", "PositiveOpt", "SeedOpt",
     "JsonOpt", "TokenOpt", "EndpointOpt", "Strategy", "Backend", "Family", "StrategyOpt", "BackendOpt", "FamilyOpt",
+    "comma_list", "seed_list",
 ]
+
+def comma_list(text: Optional[str]) -> list[str]:
+    """The non-empty items of a comma-separated option, stripped."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def seed_list(text: str, flag: str = "--seeds", *, nonnegative: bool = False,
+              distinct: bool = False) -> tuple[int, ...]:
+    """A comma-separated seeds option as integers; bad input raises NsadError naming ``flag``."""
+    from nsad_lib.errors import NsadError
+
+    kind = "non-negative integers" if nonnegative else "integers"
+    try:
+        seeds = tuple(int(s) for s in comma_list(text))
+    except ValueError:
+        raise NsadError(f"{flag} {text!r}: give {kind} separated by commas, e.g. 42,43,44") from None
+    if not seeds:
+        raise NsadError(f"{flag}: give at least one seed")
+    if nonnegative and min(seeds) < 0:
+        raise NsadError(f"{flag} {text!r}: give {kind} separated by commas, e.g. 42,43,44")
+    if distinct and len(set(seeds)) != len(seeds):
+        raise NsadError(f"{flag} {text!r}: a seed is repeated")
+    return seeds
+
 
 _FORMS = FORMS.replace("[", "\\[")  # rich markup: "[@REVISION]" is text, not a style
 

@@ -12,24 +12,11 @@ from typing import Optional
 
 import typer
 
+from nsad_lib.cli._options import comma_list, seed_list
 from nsad_lib.errors import NsadError
 
 bench_app = typer.Typer(invoke_without_command=True, no_args_is_help=False, add_completion=False,
                         help="Benchmark grids over a suite of real datasets, and their leaderboard.")
-
-
-def _split(text: Optional[str]) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in _split(text)]
-    except ValueError:
-        raise NsadError(f"--seeds {text!r}: give integers separated by commas, e.g. 42,43,44") from None
-    if not seeds:
-        raise NsadError("--seeds: give at least one seed")
-    return seeds
 
 
 @bench_app.callback()
@@ -65,8 +52,8 @@ def bench(
     if suite is None and not datasets:
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
-    members = bench_suite.resolve(suite, _split(datasets))
-    acts, seed_list, model_list = _split(activations), _seeds(seeds), _split(models)
+    members = bench_suite.resolve(suite, comma_list(datasets))
+    acts, seeds_, model_list = comma_list(activations), list(seed_list(seeds)), comma_list(models)
     if not acts:
         raise NsadError("--activations: name at least one activation")
     from nsad_lib.bench import runner
@@ -85,7 +72,7 @@ def bench(
     for m in members:
         loaded[m.name] = ds = bench_suite.load(m.name, data_dir=data_dir)
         console.print(f"{m.name}: {ds.n_rows:,} rows x {ds.n_features} features, {m.task}")
-    specs = runner.plan(loaded, acts, seed_list, epochs, model_list)
+    specs = runner.plan(loaded, acts, seeds_, epochs, model_list)
     command = " ".join(shlex.quote(a) for a in ["nsad-lib", *sys.argv[1:]]) if sys.argv else "nsad-lib bench"
     with runner.session(executor, workers, address) as session:  # Ray starts (or fails) before any write
         skipped = sum(s.key in done_before for s in specs)
@@ -96,7 +83,7 @@ def bench(
 
         atomic_write_text(out / "grid.json", json.dumps({
             "command": command, "suite": suite, "datasets": [m.name for m in members],
-            "activations": acts, "seeds": seed_list, "epochs": epochs, "models": model_list,
+            "activations": acts, "seeds": seeds_, "epochs": epochs, "models": model_list,
             "executor": executor, "workers": workers}, indent=1) + "\n")
         start = time.perf_counter()
         counts = _run_with_progress(console, runner, specs, loaded, store, executor, workers,

@@ -8,7 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from nsad_lib.cli._options import DataOpt, EntryArg, JsonOpt, PositiveOpt, RegistryOpt, SeedOpt, TargetOpt, TaskOpt
+from nsad_lib.cli._options import (
+    DataOpt,
+    EntryArg,
+    JsonOpt,
+    PositiveOpt,
+    RegistryOpt,
+    SeedOpt,
+    TargetOpt,
+    TaskOpt,
+    seed_list,
+)
 
 _STYLE = {"transfers": "bold green", "uncertain": "bold yellow", "does-not-transfer": "bold red"}
 
@@ -43,7 +53,7 @@ def check_command(
     from nsad_lib.compat.check import check
     from nsad_lib.errors import NsadError
 
-    seeds = _seeds(probe_seeds)
+    seeds = seed_list(probe_seeds, "--probe-seeds", nonnegative=True, distinct=True)
     if write_evidence and not registry:
         raise NsadError("--write-evidence needs --registry DIR (a user registry; the bundled one is read-only)")
     resolved = resolve(entry_id, registry)
@@ -63,19 +73,6 @@ def check_command(
     if written is not None and shadow:
         typer.echo(f"note: the name {written.name!r} still resolves to the bundled {shadow}; "
                    f"use the id {written.id} for this copy")
-
-
-def _seeds(text: str) -> tuple[int, ...]:
-    """``--probe-seeds``: distinct non-negative integers, comma-separated."""
-    from nsad_lib.errors import NsadError
-
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
-        raise NsadError(f"--probe-seeds {text!r}: give comma-separated non-negative integers, e.g. 42,43,44")
-    seeds = tuple(int(p) for p in parts)
-    if len(set(seeds)) != len(seeds):
-        raise NsadError(f"--probe-seeds {text!r}: a seed is repeated")
-    return seeds
 
 
 def _write_evidence(verdict, directory: Path, reg):  # -> Entry

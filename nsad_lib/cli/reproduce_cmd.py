@@ -10,21 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from nsad_lib.cli._options import comma_list, seed_list
 from nsad_lib.errors import NsadError
-
-
-def _split(text: Optional[str]) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def _seeds(text: str) -> tuple[int, ...]:
-    try:
-        seeds = tuple(int(s) for s in _split(text))
-    except ValueError as exc:
-        raise NsadError(f"--seeds {text!r}: give integers separated by commas, e.g. 42,43,44") from exc
-    if not seeds:
-        raise NsadError("--seeds: give at least one seed")
-    return seeds
 
 
 def reproduce_command(
@@ -66,12 +53,12 @@ def reproduce_command(
         raise NsadError("--address is for --executor ray")
     if address:
         check_ray_address(address)
-    names = _split(datasets)
+    names = comma_list(datasets)
     if not names:
         raise NsadError("--datasets: name at least one dataset")
-    settings = Settings(seeds=_seeds(seeds), epochs=epochs, hold_out_discovery_rows=not paper_split,
+    settings = Settings(seeds=seed_list(seeds), epochs=epochs, hold_out_discovery_rows=not paper_split,
                         threads=threads, jobs=jobs or default_jobs())
-    rows = plan(names, _split(activations) if activations is not None else None, _split(extra),
+    rows = plan(names, comma_list(activations) if activations is not None else None, comma_list(extra),
                 heavy=not no_heavy)
     if not rows:
         raise NsadError("nothing to run: no activations and --no-heavy")

@@ -252,7 +252,7 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
                                  max_rows=probe_rows, task=loaded.task, n_classes=loaded.n_classes)
         what = "R²" if probe_result.metric == "r2" else "accuracy"
         agrees = (probe_result.verdict == "transfers") == (verdict == "transfers")
-        combination = fitted.probe if fitted is not None and prediction is not None else None
+        combination = fitted.probe if fitted is not None else None  # a fitted model always predicted above
         if combination is not None and combination.applies(probe_epochs, len(probe_seeds), probe_rows):
             with_probe = fitted.with_probe(prediction, 100 * probe_result.delta)
             verdict = with_probe.verdict

@@ -32,7 +32,7 @@ from nsad_lib.util.optional import require
 __all__ = ["BUILTIN_FORMULAS", "Case", "transfer_matrix", "feature_table", "formula_of", "fit_ensembles",
            "export_model", "scores", "load_cases", "interval_verdicts", "DATA_FEATURES", "FORMULA_FEATURES", "PARAMS",
            "clip_delta", "case_shapes", "case_profiles", "by_dataset", "by_family", "smoother_of", "cross_predict",
-           "select_settings", "held_out_predictions", "by_dataset_and_family", "apart_both", "probe_deltas",
+           "select_settings", "held_out_predictions", "by_dataset_and_family", "apart_both", "probe_deltas", "probe_setting",
            "fit_probe_combination", "inner_priors", "held_out_probe_combination"]
 
 #: torch's builtin activations as formulas (the runner trains the torch modules; the checker
@@ -444,6 +444,16 @@ def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], prof
 
 
 # -- the probe: its measured Δ per case, and its combination with the smoother's prior ----------
+def probe_setting(text: str) -> tuple[int, list[int]]:
+    """``"EPOCHS:SEED,SEED,..."`` (e.g. ``15:42,43,44``), the scripts' way of naming a probe setting,
+    as (epochs, seeds)."""
+    epochs, _, seed_text = text.partition(":")
+    try:
+        return int(epochs), [int(v) for v in seed_text.split(",")]
+    except ValueError:
+        raise NsadError(f"probe setting {text!r}: use EPOCHS:SEEDS, e.g. 15:42,43,44") from None
+
+
 def probe_deltas(records: Iterable[dict], cases: Sequence[Case], seeds: Sequence[int],
                  epochs: int, split_seed: int = 42) -> np.ndarray:
     """The probe's Δ (points; formula minus ReLU, both probed with the seed, mean over ``seeds``) of
