@@ -14,6 +14,7 @@ rotating order, and a ratio is the median over rounds (warm-up rounds dropped). 
     python benchmarks/training.py --quick    # 20,000 rows, 3 rounds, 1 thread (< 1 min)
     python benchmarks/training.py --networks light --threads 1 --entries gelu-v1 forest-v1
     python benchmarks/training.py --tanh --threads 1 2   # the eager float32 tanh kernels side by side
+    python benchmarks/training.py --kernels --threads 1 2   # sin/cos/tan/tanh/exp/log: library vs torch
     python benchmarks/training.py --markdown-from benchmarks/results/training.json   # rewrite the table only
 
 Results: benchmarks/out/training.{json,md} (``--quick``: training_quick.*), untracked;
@@ -166,6 +167,49 @@ def tanh_kernels(repeats: int) -> dict[str, Any]:
     return report
 
 
+UNARY_KERNELS = ("sin", "cos", "tan", "tanh", "exp", "log")
+
+
+def unary_kernels(repeats: int) -> dict[str, Any]:
+    """Each eager float32 CPU transcendental the library runs (``INTO_OPS``: numpy's SIMD loop
+    where numpy has one) against torch's own, side by side in one process at the current thread
+    count: median seconds per call over rotating rounds, the ratio to torch's kernel in the same
+    round, and the worst error in float32 ulp against float64 (log: on (0, 1e4])."""
+    import numpy as np
+
+    from nsad_lib.nn.ops import INTO_OPS, numpy_simd
+
+    report: dict[str, Any] = {"threads": torch.get_num_threads(), "numpy": np.__version__, "kernels": {}}
+    grid = torch.cat([torch.linspace(-1e4, 1e4, 400_001), torch.linspace(-30, 30, 600_001)])
+    for name in UNARY_KERNELS:
+        reference = getattr(torch, name)
+        pair: dict[str, Callable[..., Any]] = {"torch": lambda out, a, f=reference: f(a, out=out), "nsad_lib": INTO_OPS[name]}
+        x = grid.abs() + 1e-3 if name == "log" else grid
+        want = reference(x.double())
+        finite = torch.isfinite(want) & (want.abs() < torch.finfo(torch.float32).max)
+        ulp = torch.from_numpy(np.spacing(want[finite].abs().float().numpy())).double()
+        entry: dict[str, Any] = {"numpy_simd": numpy_simd(name), "max_ulp": {}, "seconds": {}, "ratio_to_torch": {}}
+        for k, fn in pair.items():
+            entry["max_ulp"][k] = float(((fn(torch.empty_like(x), x).double()[finite] - want[finite]).abs() / ulp).max())
+        for shape, calls in (((1024, 64), 300), ((4096, 1024), 10)):
+            a = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+            a = a.abs() + 0.1 if name == "log" else a
+            out = torch.empty_like(a)
+            times: dict[str, list[float]] = {k: [] for k in pair}
+            for r in range(repeats + 1):
+                for k in (("torch", "nsad_lib") if r % 2 else ("nsad_lib", "torch")):
+                    start = time.perf_counter()
+                    for _ in range(calls):
+                        pair[k](out, a)
+                    if r:
+                        times[k].append((time.perf_counter() - start) / calls)
+            key = f"{shape[0]}x{shape[1]}"
+            entry["seconds"][key] = {k: statistics.median(v) for k, v in times.items()}
+            entry["ratio_to_torch"][key] = statistics.median(t / u for t, u in zip(times["nsad_lib"], times["torch"]))
+        report["kernels"][name] = entry
+    return report
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.machine()
     try:
@@ -228,12 +272,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     ap.add_argument("--tanh", action="store_true",
                     help="only time the eager float32 tanh kernels side by side (1024x64, 4096x1024)")
+    ap.add_argument("--kernels", action="store_true",
+                    help="only time the eager float32 sin/cos/tan/tanh/exp/log kernels against torch's (1024x64, 4096x1024)")
     ap.add_argument("--markdown-from", type=Path, metavar="JSON",
                     help="only rewrite the .md beside a results .json from it (no measuring)")
     args = ap.parse_args(argv)
     if args.markdown_from:
         args.markdown_from.with_suffix(".md").write_text(markdown(json.loads(args.markdown_from.read_text())))
         print(f"wrote {args.markdown_from.with_suffix('.md')}")
+        return 0
+    if args.kernels:
+        report = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "load_before": load(),
+                  "runs": {}}
+        for n in args.threads or [1]:
+            torch.set_num_threads(n)
+            report["runs"][str(n)] = unary_kernels(args.repeats or 7)
+        report["load_after"] = load()
+        stem = output_stem("training_kernels", args.out, args.update_results)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+        for n, run in report["runs"].items():
+            for name, e in run["kernels"].items():
+                print(f"{n} thread(s) {name:5s} numpy SIMD {e['numpy_simd']!s:5s} ratio to torch "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in e["ratio_to_torch"].items())
+                      + f"; max ulp torch {e['max_ulp']['torch']:.2f}, nsad_lib {e['max_ulp']['nsad_lib']:.2f}")
         return 0
     if args.tanh:
         report = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "load_before": load(), "runs": {}}

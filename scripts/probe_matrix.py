@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--like", type=Path, required=True, help="the suite grid's folder (its datasets and activations)")
     ap.add_argument("--out", type=Path, required=True, help="folder of the probe grid's results.jsonl")
     ap.add_argument("--seeds", default="42", help="comma-separated probe seeds (check --probe's default: 42)")
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--epochs", default="15",
+                    help="probe epochs, or 'matched': per dataset, as many Adam steps as 15 epochs of the protocol "
+                         "(training.protocol.matched_probe_epochs)")
     ap.add_argument("--split-seed", type=int, default=42,
                     help="the training split every probe seed uses (check's --seed; default 42)")
     ap.add_argument("--workers", type=int, default=1)
@@ -57,7 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     validate(acts)
     loaded = {n: suite.load(n) for n in names}
     # every probe seed on the training split of the check's seed (check(seed=42)'s default), as a check does
-    specs = [replace(s, evaluation="probe", split_seed=args.split_seed) for s in plan(loaded, acts, seeds, args.epochs)]
+    from nsad_lib.training.protocol import matched_probe_epochs, train_indices
+
+    def epochs_of(name: str) -> int:
+        if args.epochs == "matched":
+            return matched_probe_epochs(len(train_indices(loaded[name].n_rows, args.split_seed)))
+        return int(args.epochs)
+
+    specs = [replace(s, evaluation="probe", split_seed=args.split_seed, epochs=epochs_of(s.dataset))
+             for s in plan(loaded, acts, seeds, 15)]
+    # the cheapest datasets first: an interrupted grid has covered the most datasets
+    specs.sort(key=lambda s: s.epochs * min(loaded[s.dataset].n_rows, 20_000))
     store = ResultStore(args.out)
 
     def on_record(record: dict, done: int, total: int, failed: int) -> None:

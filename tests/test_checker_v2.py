@@ -278,6 +278,49 @@ def test_probe_deltas_pair_each_seed_with_relu_and_skip_missing_runs():
     assert all(np.isnan(got[k]) for k in (("d0", "f1"), ("d1", "f0"), ("d1", "f1")))
 
 
+def test_matched_probe_epochs_give_the_protocols_optimizer_steps():
+    """forest (80,000 training rows): 79 batches an epoch, the probe's 15,000 rows 15, so 79 epochs;
+    a small split whose probe fits in one batch as the protocol's does keeps 15."""
+    import math
+
+    from nsad_lib.training.protocol import matched_probe_epochs, probe_epochs_for
+
+    assert matched_probe_epochs(80_000) == 79
+    assert matched_probe_epochs(1178) == 30  # 2 batches an epoch against the probe's 1
+    assert matched_probe_epochs(800) == 15
+    for n in (500, 3000, 16_512, 28_238, 80_000, 400_000):
+        e = matched_probe_epochs(n)
+        fit = min(n, 20_000) - int(min(n, 20_000) * 0.25)
+        steps, probe_steps = 15 * math.ceil(n / 1024), e * math.ceil(fit / 1024)
+        assert probe_steps >= steps and (e == 15 or (e - 1) * math.ceil(fit / 1024) < steps)
+    assert probe_epochs_for("matched", 80_000) == 79 and probe_epochs_for(7, 80_000) == 7
+    for bad in (0, -3, 2.5, True, "long"):
+        with pytest.raises(NsadError, match="probe epochs"):
+            probe_epochs_for(bad, 1000)
+
+
+def test_probe_deltas_read_matched_runs_per_dataset():
+    from nsad_lib.compat.learn import probe_deltas, probe_setting
+    from nsad_lib.training.protocol import matched_probe_epochs, train_indices
+
+    cases, _ = _suite(n_datasets=2, n_formulas=1)
+    rows = {"d0": 100_000, "d1": 1000}
+    want = {d: matched_probe_epochs(len(train_indices(n, 42))) for d, n in rows.items()}
+    assert want == {"d0": 79, "d1": 15}
+
+    def rec(d, a, score, epochs):
+        return {"spec": {"dataset": d, "activation": a, "seed": 42, "epochs": epochs, "evaluation": "probe",
+                         "rows": rows[d]}, "status": "ok", "result": {"score": score}}
+
+    records = [rec("d0", "relu", 0.8, 79), rec("d0", "f0", 0.9, 79), rec("d0", "f0", 0.1, 15),
+               rec("d1", "relu", 0.8, 15), rec("d1", "f0", 0.7, 15)]
+    got = dict(zip([c.dataset for c in cases], probe_deltas(records, cases, [42], "matched")))
+    assert got == {"d0": pytest.approx(10.0), "d1": pytest.approx(-10.0)}
+    assert probe_setting("matched:42,43") == ("matched", [42, 43]) and probe_setting("15:42") == (15, [42])
+    with pytest.raises(NsadError, match="EPOCHS:SEEDS"):
+        probe_setting("soon:42")
+
+
 def test_malformed_probe_combination_is_refused():
     from nsad_lib.compat.predictor import ProbeCombination
 
@@ -286,8 +329,11 @@ def test_malformed_probe_combination_is_refused():
     comb = ProbeCombination.from_doc(good)
     assert comb.delta(-3.0, 100.0) == pytest.approx(0.1 + 0.5 * -3.0 + 0.6 * CLIP)  # the probe clipped to ±25
     assert comb.applies(5, 1, 20000) and not comb.applies(15, 1, 20000)
+    matched = ProbeCombination.from_doc({**good, "epochs": "matched"})
+    assert matched.applies("matched", 1, 20000) and not matched.applies(5, 1, 20000)
     for bad in ({**good, "coef": [1.0]}, {**good, "residual_quantiles": [0, float("nan")]},
-                {k: v for k, v in good.items() if k != "epochs"}):
+                {k: v for k, v in good.items() if k != "epochs"}, {**good, "epochs": "soon"},
+                {**good, "epochs": 2.5}):
         with pytest.raises(NsadError, match="probe"):
             ProbeCombination.from_doc(bad)
 

@@ -59,6 +59,8 @@ def test_check_human_output(capsys, tmp_path):
     (["check", "relu-v1", "--data", "forest", "--write-evidence"], "--registry"),
     (["check", "relu-v1", "--data", "forest", "--probe", "--probe-seeds", "42,x"], "--probe-seeds '42,x'"),
     (["check", "relu-v1", "--data", "forest", "--probe", "--probe-seeds", "42,42"], "a seed is repeated"),
+    (["check", "relu-v1", "--data", "forest", "--probe", "--probe-epochs", "0"], "--probe-epochs '0'"),
+    (["check", "relu-v1", "--data", "forest", "--probe", "--probe-epochs", "long"], "or 'matched'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):
     code, out, err = run(args, capsys)
@@ -146,7 +148,9 @@ def test_probe_defaults_are_the_protocols_and_the_models():
 
     cli = inspect.signature(check_command).parameters
     api = inspect.signature(check).parameters
-    assert cli["probe_epochs"].default == api["probe_epochs"].default == PROBE_EPOCHS == 15
+    from nsad_lib.cli._options import probe_epochs_option
+
+    assert probe_epochs_option(cli["probe_epochs"].default) == api["probe_epochs"].default == PROBE_EPOCHS
     assert cli["probe_rows"].default == api["probe_rows"].default == PROBE_MAX_ROWS
     assert tuple(int(s) for s in cli["probe_seeds"].default.split(",")) == api["probe_seeds"].default == PROBE_SEEDS
     combination = load_model().probe

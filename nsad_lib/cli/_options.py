@@ -29,7 +29,7 @@ from nsad_lib.hub.refs import FORMS
 __all__ = [
     "EntryArg", "EntriesArg", "RegistryOpt", "RegistryOutOpt", "DataOpt", "TargetOpt", "PositiveOpt", "SeedOpt",
     "JsonOpt", "TokenOpt", "EndpointOpt", "Strategy", "Backend", "Family", "StrategyOpt", "BackendOpt", "FamilyOpt",
-    "comma_list", "seed_list",
+    "comma_list", "seed_list", "probe_epochs_option",
 ]
 
 def comma_list(text: Optional[str]) -> list[str]:
@@ -54,6 +54,18 @@ def seed_list(text: str, flag: str = "--seeds", *, nonnegative: bool = False,
     if distinct and len(set(seeds)) != len(seeds):
         raise NsadError(f"{flag} {text!r}: a seed is repeated")
     return seeds
+
+
+def probe_epochs_option(text: str, flag: str = "--probe-epochs") -> int | str:
+    """``--probe-epochs``: a positive whole number or ``matched``; bad input raises NsadError."""
+    from nsad_lib.errors import NsadError
+
+    value = text.strip().lower()
+    if value == "matched":
+        return "matched"
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise NsadError(f"{flag} {text!r}: give a positive whole number of epochs or 'matched'")
 
 
 _FORMS = FORMS.replace("[", "\\[")  # rich markup: "[@REVISION]" is text, not a style

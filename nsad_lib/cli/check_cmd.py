@@ -17,6 +17,7 @@ from nsad_lib.cli._options import (
     SeedOpt,
     TargetOpt,
     TaskOpt,
+    probe_epochs_option,
     seed_list,
 )
 
@@ -31,8 +32,9 @@ def check_command(
     task: TaskOpt = None,
     probe: Annotated[bool, typer.Option(
         "--probe", help="Also train Light+formula vs Light+ReLU on the training split; the measured Δ updates the prediction.")] = False,
-    probe_epochs: Annotated[int, typer.Option(
-        "--probe-epochs", min=1, help="Epochs of the probe (the protocol's 15: the setting the checker reads).")] = 15,
+    probe_epochs: Annotated[str, typer.Option(
+        "--probe-epochs", help="Epochs of the probe: a number, or 'matched' (as many Adam steps as the protocol's "
+                               "15 epochs on the whole training split). The checker reads the default.")] = "15",
     probe_rows: Annotated[int, typer.Option(
         "--probe-rows", min=100, help="Training-split rows the probe uses at most.")] = 20_000,
     probe_seeds: Annotated[str, typer.Option(
@@ -54,12 +56,13 @@ def check_command(
     from nsad_lib.errors import NsadError
 
     seeds = seed_list(probe_seeds, "--probe-seeds", nonnegative=True, distinct=True)
+    epochs = probe_epochs_option(probe_epochs)
     if write_evidence and not registry:
         raise NsadError("--write-evidence needs --registry DIR (a user registry; the bundled one is read-only)")
     resolved = resolve(entry_id, registry)
     reg = registry_with([resolved], registry)
     verdict = check(resolved.entry, data, target=target, probe=probe, registry=reg, sample_rows=sample_rows, seed=seed,
-                    probe_epochs=probe_epochs, probe_rows=probe_rows, probe_seeds=seeds, positive=positive,
+                    probe_epochs=epochs, probe_rows=probe_rows, probe_seeds=seeds, positive=positive,
                     task=getattr(task, "value", task))
     written = _write_evidence(verdict, registry[0], reg) if write_evidence and registry else None
     if as_json:

@@ -38,7 +38,7 @@ from nsad_lib.hub.refs import is_hub_ref, resolve_ref
 from nsad_lib.nn.activation import SymbolicActivation
 from nsad_lib.registry.entry import Entry
 from nsad_lib.registry.store import Registry, bundled_path, default_registry
-from nsad_lib.training.protocol import PROBE_EPOCHS, PROBE_MAX_ROWS, PROBE_SEEDS, train_indices
+from nsad_lib.training.protocol import PROBE_EPOCHS, PROBE_MAX_ROWS, PROBE_SEEDS, probe_epochs_for, train_indices
 from nsad_lib.util.os_errors import not_regular_file
 
 __all__ = ["check", "domain_marks", "load_target", "write_evidence", "evidence_record", "SAMPLE_ROWS"]
@@ -195,7 +195,7 @@ def _load_named_cached(name: str) -> Dataset:
 
 def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None = None, probe: bool = False,
           registry: Any = None, sample_rows: int = SAMPLE_ROWS, seed: int = 42, compare_source: bool = True,
-          probe_epochs: int = PROBE_EPOCHS, probe_rows: int = PROBE_MAX_ROWS, probe_seeds: tuple[int, ...] = PROBE_SEEDS,
+          probe_epochs: int | str = PROBE_EPOCHS, probe_rows: int = PROBE_MAX_ROWS, probe_seeds: tuple[int, ...] = PROBE_SEEDS,
           positive: Any = None, task: str | None = None, model: Any = DEFAULT_MODEL) -> Verdict:
     """Predict whether the entry's formula transfers to ``data``; optionally probe with real training.
 
@@ -248,7 +248,8 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
         def make_act() -> Any:
             return SymbolicActivation(formula, trainable=entry.trainable, name=entry.id)
 
-        probe_result = run_probe(loaded.X, loaded.y, train, make_act, seeds=probe_seeds, epochs=probe_epochs,
+        epochs = probe_epochs_for(probe_epochs, len(train), probe_rows)
+        probe_result = run_probe(loaded.X, loaded.y, train, make_act, seeds=probe_seeds, epochs=epochs,
                                  max_rows=probe_rows, task=loaded.task, n_classes=loaded.n_classes)
         what = "R²" if probe_result.metric == "r2" else "accuracy"
         agrees = (probe_result.verdict == "transfers") == (verdict == "transfers")
@@ -264,7 +265,7 @@ def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None 
         elif combination is not None:
             reasons = reasons + (Reason("with probe", True, 0.0,
                                         f"the probe is not combined with the prediction: {fitted.name} reads a probe "
-                                        f"of {combination.epochs} epochs, {combination.seeds} seed(s), "
+                                        f"of {combination.describe_epochs()}, {combination.seeds} seed(s), "
                                         f"{combination.rows:,} rows (the defaults)"),)
         no_training = prediction.verdict if prediction is not None else rules_verdict
         reasons = reasons + (Reason("probe", probe_result.verdict == "transfers", 0.0,

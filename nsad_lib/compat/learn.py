@@ -444,26 +444,39 @@ def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], prof
 
 
 # -- the probe: its measured Δ per case, and its combination with the smoother's prior ----------
-def probe_setting(text: str) -> tuple[int, list[int]]:
-    """``"EPOCHS:SEED,SEED,..."`` (e.g. ``15:42,43,44``), the scripts' way of naming a probe setting,
-    as (epochs, seeds)."""
+def probe_setting(text: str) -> tuple[int | str, list[int]]:
+    """``"EPOCHS:SEED,SEED,..."`` (e.g. ``15:42,43,44``, ``matched:42,43,44``), the scripts' way of
+    naming a probe setting, as (epochs, seeds)."""
     epochs, _, seed_text = text.partition(":")
     try:
-        return int(epochs), [int(v) for v in seed_text.split(",")]
+        return (epochs if epochs == "matched" else int(epochs)), [int(v) for v in seed_text.split(",")]
     except ValueError:
-        raise NsadError(f"probe setting {text!r}: use EPOCHS:SEEDS, e.g. 15:42,43,44") from None
+        raise NsadError(f"probe setting {text!r}: use EPOCHS:SEEDS, e.g. 15:42,43,44 or matched:42,43,44") from None
 
 
 def probe_deltas(records: Iterable[dict], cases: Sequence[Case], seeds: Sequence[int],
-                 epochs: int, split_seed: int = 42) -> np.ndarray:
+                 epochs: int | str, split_seed: int = 42) -> np.ndarray:
     """The probe's Δ (points; formula minus ReLU, both probed with the seed, mean over ``seeds``) of
     every case, from the records of a probe grid (``RunSpec(evaluation="probe")``,
     ``scripts/probe_matrix.py``) whose runs use the training split of ``split_seed`` (as
-    ``check(seed=split_seed, probe=True)``); NaN where a probe run of the case is missing or failed."""
+    ``check(seed=split_seed, probe=True)``); NaN where a probe run of the case is missing or failed.
+    ``epochs="matched"``: per dataset, the runs of :func:`~nsad_lib.training.protocol.matched_probe_epochs`."""
+    from nsad_lib.training.protocol import probe_epochs_for, train_indices
+
+    wanted: dict[int, int] = {}  # dataset rows -> the probe epochs asked for
+
+    def epochs_for(spec: dict) -> int | str:
+        if epochs != "matched":
+            return epochs
+        rows = int(spec["rows"])
+        if rows not in wanted:
+            wanted[rows] = probe_epochs_for(epochs, len(train_indices(rows, split_seed)))
+        return wanted[rows]
+
     score: dict[tuple[str, str, int], float] = {}
     for r in records:
         s = r.get("spec", {})
-        if r.get("status") != "ok" or s.get("evaluation") != "probe" or s.get("epochs") != epochs:
+        if r.get("status") != "ok" or s.get("evaluation") != "probe" or s.get("epochs") != epochs_for(s):
             continue
         if (s["seed"] if s.get("split_seed") is None else s["split_seed"]) != split_seed:
             continue

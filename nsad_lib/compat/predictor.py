@@ -89,14 +89,15 @@ def probe_design(prior: Any, probe: Any, intercept: bool = False) -> np.ndarray:
 class ProbeCombination:
     """How the checker reads a probe: Δ = intercept + a·prior + b·probe (median regression on the suite's
     cells, the prior honest, both clipped), with the interval of its held-out residuals. Fitted for
-    one probe setting (``epochs``, number of ``seeds``, ``rows``); a probe run otherwise is reported
-    beside the prediction but not combined."""
+    one probe setting (``epochs``: a number, or ``"matched"``, as many optimizer steps as the
+    protocol's training; number of ``seeds``; ``rows``); a probe run otherwise is reported beside
+    the prediction but not combined."""
 
     intercept: float
     coef: tuple[float, float]
     low: float  # residual quantiles of the reported interval
     high: float
-    epochs: int
+    epochs: int | str
     seeds: int
     rows: int
 
@@ -106,16 +107,29 @@ class ProbeCombination:
             coef = _floats(doc["coef"], 2, "probe.coef")
             q = _floats(doc["residual_quantiles"], 2, "probe.residual_quantiles")
             return cls(float(doc["intercept"]), (float(coef[0]), float(coef[1])), float(q[0]), float(q[1]),
-                       int(doc["epochs"]), int(doc["seeds"]), int(doc["rows"]))
+                       _probe_epochs(doc["epochs"]), int(doc["seeds"]), int(doc["rows"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise NsadError(f"checker model: malformed probe combination ({exc})") from None
 
-    def applies(self, epochs: int, seeds: int, rows: int) -> bool:
+    def applies(self, epochs: int | str, seeds: int, rows: int) -> bool:
         return (epochs, seeds, rows) == (self.epochs, self.seeds, self.rows)
+
+    def describe_epochs(self) -> str:
+        if self.epochs == "matched":
+            return "matched epochs (as many Adam steps as the protocol's 15 epochs)"
+        return f"{self.epochs} epochs"
 
     def delta(self, prior: float, probe: float) -> float:
         x = probe_design(prior, probe, intercept=True)[0]
         return float(x @ np.asarray([self.intercept, *self.coef]))
+
+
+def _probe_epochs(value: Any) -> int | str:
+    if value == "matched":
+        return "matched"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"epochs {value!r} is neither a whole number nor 'matched'")
+    return value
 
 
 def _floats(value: Any, n: int | None, what: str) -> np.ndarray:

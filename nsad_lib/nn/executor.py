@@ -46,6 +46,11 @@ CHUNK_BYTES = 1 << 22
 #: ... and with several threads: every op is an OpenMP parallel region, and on a busy machine each
 #: region can wait for a descheduled thread, so fewer, longer regions win over cache reuse.
 CHUNK_BYTES_THREADED = 1 << 24
+#: Inputs of at most this many bytes (a 1024 x 256 float32 batch) run as one piece on whole
+#: tensors with fresh buffers: a small network's activation is a few microseconds of arithmetic,
+#: so the flat views, chunk loop and scratch lookups of the chunked path were most of its cost.
+#: Blocks this size are served from the allocator's free lists, not fresh pages.
+SMALL_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -202,11 +207,16 @@ def _run_chunk(schedule: _Schedule, x: torch.Tensor, params: Sequence[Any], out:
 
 
 def _chunks(x: torch.Tensor, others: Sequence[torch.Tensor]) -> tuple[int, list[torch.Tensor]] | None:
-    """Chunk length and flat views for dense CPU tensors of one layout (else None: whole tensors).
+    """Chunk length and flat views for dense CPU tensors of one layout (else None: whole tensors,
+    each intermediate in a fresh buffer).
 
     Scratch buffers for a chunk come from a per-thread cache, so repeated calls neither allocate
-    nor page-fault; the cache holds a few buffers of at most twice the chunk size.
+    nor page-fault; the cache holds a few buffers of at most twice the chunk size. Inputs of at
+    most :data:`SMALL_BYTES` run whole (None): for them the views and the chunk loop cost more
+    than the ops.
     """
+    if x.numel() * x.element_size() <= SMALL_BYTES:
+        return None
     if x.device.type != "cpu" or not x.is_contiguous() or any(not t.is_contiguous() or t.shape != x.shape for t in others):
         return None
     budget = CHUNK_BYTES if torch.get_num_threads() == 1 else CHUNK_BYTES_THREADED
@@ -305,7 +315,7 @@ def backward_into(program: Program, x: torch.Tensor, params: Sequence[Any], grad
     values: list[Any] = [None] * len(program.instructions)
     n_sums = len(wanted) - 1 if with_x else len(wanted)
     acc = sum_dtype(x.dtype)
-    sums = [torch.zeros((), dtype=acc, device=x.device) for _ in range(n_sums)]
+    sums: list[Any] = [None] * n_sums  # the first piece's sums, then added to
     gx = torch.empty_like(x, memory_format=torch.contiguous_format if x.is_contiguous() else torch.preserve_format) if with_x else None
     flat = _chunks(x, (grad,))
     if flat is None:
@@ -331,14 +341,15 @@ def backward_into(program: Program, x: torch.Tensor, params: Sequence[Any], grad
             d = out if slot == schedule.slots[0] else values[slot]
             c = schedule.scales[first + k]
             if isinstance(d, torch.Tensor) and d.shape == gs.shape:
-                if flat is not None and x.dtype in (torch.float32, torch.float64):
-                    part = torch.dot(d, gs)  # flat chunks: one read of both, no product written
+                if x.dtype in (torch.float32, torch.float64) and d.is_contiguous() and gs.is_contiguous():
+                    part = torch.dot(d.view(-1), gs.view(-1))  # one read of both, no product written
                 else:
                     tmp = _SCRATCH.get(x.dtype, x.device, schedule.n_buffers + 1, m) if flat is not None else None
                     part = torch.sum(torch.mul(d, gs, out=tmp) if tmp is not None else d * gs, dtype=acc)
             else:
                 part = torch.sum(gs, dtype=acc) * d
-            sums[k] += part if c == 1.0 else part * c
+            part = part if c == 1.0 else part * c
+            sums[k] = part if sums[k] is None else sums[k].add_(part)
         if with_x:
             if schedule.scales[0] == 1.0:
                 out.mul_(gs)

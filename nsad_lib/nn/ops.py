@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import os
 from typing import Any, Callable
 
 import torch
@@ -258,6 +259,86 @@ def _tanh_into(out: torch.Tensor, a: Any) -> Any:
     return torch.reciprocal(out, out=out)
 
 
+# -- numpy's SIMD kernels for float32 transcendentals (eager CPU, into a buffer) ----------------
+#
+# numpy dispatches its float32 sin, cos, tanh and exp to SIMD loops for the CPU it runs on
+# (AVX512 / AVX2 here: ``numpy.lib.introspect.opt_func_info``). At 1024 x 64 float32, one thread,
+# they measured 0.43x torch's eager sin, 0.41x cos, 0.15x tanh (MKL's) and 0.56x exp, within 1.5
+# float32 ulp of the float64 result (2.5 for exp), with exact limits (inf, NaN, -0.0, subnormals):
+# docs/performance.md. The result is written through zero-copy numpy views of the tensors.
+# The kernel is chosen by dtype, device and the numpy build's dispatch only, never by the thread
+# count, so a formula gives the same bits with 1 or 16 threads; with several torch threads a
+# large input is split across a thread pool (numpy releases the GIL), each element computed by
+# the same kernel. Where numpy has only its scalar baseline loop, torch's kernels are kept.
+
+#: Inputs of at least this many elements are split across torch.get_num_threads() threads.
+NUMPY_PARALLEL_MIN = 1 << 18
+
+
+@functools.lru_cache(maxsize=None)
+def numpy_simd(name: str) -> bool:
+    """Whether numpy's float32 ``name`` runs a SIMD loop on this CPU (not its scalar baseline)."""
+    try:
+        from numpy.lib.introspect import opt_func_info
+
+        info = opt_func_info(func_name=f"^{name}$", signature="float32")
+        current = str(info[name]["ff"]["current"])
+    except Exception:  # an older numpy, or no float32 loop listed: keep torch's kernel
+        return False
+    return not current.startswith("baseline")
+
+
+_POOL: Any = None
+
+
+def _forget_pool() -> None:
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):  # a forked child (a grid worker) has none of the parent's threads
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _pool() -> Any:
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=max(2, torch.get_num_threads()), thread_name_prefix="nsad-numpy")
+    return _POOL
+
+
+def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
+    """``into(out, a)`` computing numpy's ``name`` for float32 CPU tensors, else ``fallback``."""
+    import numpy as np
+
+    ufunc = getattr(np, name)
+
+    def apply(src: Any, dst: Any) -> None:
+        with np.errstate(all="ignore"):  # inf and NaN results are values here, as in torch
+            ufunc(src, out=dst)
+
+    def into(out: torch.Tensor, a: Any) -> Any:
+        if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"
+                and out.dtype == torch.float32 and a.layout == torch.strided and not a.is_conj() and not a.is_neg()
+                and numpy_simd(name)):
+            return fallback(out, a)
+        src, dst = a.detach().numpy(), out.numpy()
+        n = src.size
+        threads = torch.get_num_threads()
+        if threads > 1 and n >= NUMPY_PARALLEL_MIN and src.flags.c_contiguous and dst.flags.c_contiguous:
+            flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
+            step = -(-n // threads)
+            parts = [slice(i, min(i + step, n)) for i in range(0, n, step)]
+            list(_pool().map(lambda sl: apply(flat_src[sl], flat_dst[sl]), parts))
+        else:
+            apply(src, dst)
+        return out
+
+    return into
+
+
 def _step_into(out: torch.Tensor, a: Any) -> Any:
     return torch.gt(a, 0, out=out)
 
@@ -299,12 +380,12 @@ INTO_OPS: dict[str, Callable[..., Any] | None] = {
     "pow_scalar": lambda out, a, p: torch.pow(a, p, out=out),
     "scalar_pow": lambda out, e, base: torch.pow(base, e, out=out),
     "pow": _binary_tensor(torch.pow),
-    "sin": _unary(torch.sin),
-    "cos": _unary(torch.cos),
-    "tan": _unary(torch.tan),
-    "tanh": _tanh_into,
-    "exp": _unary(torch.exp),
-    "log": _unary(torch.log),
+    "sin": _numpy_into("sin", _unary(torch.sin)),
+    "cos": _numpy_into("cos", _unary(torch.cos)),
+    "tan": _numpy_into("tan", _unary(torch.tan)),
+    "tanh": _numpy_into("tanh", _tanh_into),
+    "exp": _numpy_into("exp", _unary(torch.exp)),
+    "log": _numpy_into("log", _unary(torch.log)),
     "abs": _unary(torch.abs),
     "erf": _unary(torch.erf),
     "erfc": _unary(torch.erfc),

@@ -43,7 +43,7 @@ __all__ = [
     "ActivationFactory", "FitResult", "RunResult", "BUILTIN_ACTIVATIONS", "activation_factory",
     "heavy_model", "light_model", "count_params", "param_counts", "e_param", "split_indices", "macro_auc",
     "discovery_rows", "paper_discovery_rows", "held_out_rows", "train_indices", "fit_model", "fit_light", "train_and_evaluate",
-    "probe_split", "probe_and_evaluate", "PROBE_EPOCHS", "PROBE_SEEDS", "PROBE_MAX_ROWS", "PROBE_VAL_FRACTION",
+    "probe_split", "probe_and_evaluate", "matched_probe_epochs", "probe_epochs_for", "MATCHED", "PROBE_EPOCHS", "PROBE_SEEDS", "PROBE_MAX_ROWS", "PROBE_VAL_FRACTION",
 ]
 
 #: The paper's seeds are 42, 43, 44 (reproduce's default); discovery reads 10% of rows drawn with seed 42.
@@ -376,6 +376,36 @@ PROBE_EPOCHS = 15
 PROBE_SEEDS = (42, 43, 44)
 PROBE_MAX_ROWS = 20_000
 PROBE_VAL_FRACTION = 0.25
+
+
+def matched_probe_epochs(n_train: int, epochs: int = PROBE_EPOCHS, max_rows: int = PROBE_MAX_ROWS,
+                         val_fraction: float = PROBE_VAL_FRACTION, batch_size: int = 1024) -> int:
+    """Probe epochs that give the probe as many optimizer steps as ``epochs`` of the protocol's
+    training on all ``n_train`` rows (batch ``batch_size``), never fewer than ``epochs``.
+
+    The probe fits on at most ``max_rows`` minus its validation part, so at equal epochs it takes
+    fewer Adam steps than the run it stands for (forest: 15 batches an epoch against 79), and
+    a formula that learns late is judged under-trained. Matched, the probe trains as long as
+    the protocol would on a 20,000-row sample (forest: 79 epochs)."""
+    used = min(int(n_train), int(max_rows))
+    n_fit = max(1, used - max(1, int(used * val_fraction)))
+    steps = epochs * math.ceil(n_train / batch_size)
+    return max(int(epochs), math.ceil(steps / math.ceil(n_fit / batch_size)))
+
+
+#: ``probe_epochs`` meaning "as many optimizer steps as the protocol" (:func:`matched_probe_epochs`).
+MATCHED = "matched"
+
+
+def probe_epochs_for(epochs: int | str, n_train: int, max_rows: int = PROBE_MAX_ROWS,
+                     val_fraction: float = PROBE_VAL_FRACTION) -> int:
+    """The probe's epochs for a training split of ``n_train`` rows: ``epochs`` itself, or for
+    ``"matched"`` :func:`matched_probe_epochs` (``PROBE_EPOCHS`` of the protocol)."""
+    if epochs == MATCHED:
+        return matched_probe_epochs(n_train, PROBE_EPOCHS, max_rows, val_fraction)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise NsadError(f"probe epochs {epochs!r}: use a positive whole number or {MATCHED!r}")
+    return epochs
 
 
 def probe_split(train_rows: Sequence[int] | np.ndarray, seed: int, max_rows: int = PROBE_MAX_ROWS,
