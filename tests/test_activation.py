@@ -48,8 +48,23 @@ def test_backward_passes_gradcheck(entry_id):
 
 
 @pytest.mark.parametrize("name, reference", [("relu-v1", F.relu), ("gelu-v1", F.gelu), ("silu-v1", F.silu)])
-def test_reference_entries_match_torch_functional_float32(name, reference):
+def test_reference_entries_run_torchs_own_kernel(name, reference):
+    """An entry that is exactly a torch built-in runs it: the same bits, forward and backward."""
     act = nsad_lib.get(name)
+    assert "kernel='torch" in repr(act)
+    x = torch.linspace(-8, 8, 10_001, dtype=torch.float32)
+    assert torch.equal(act(x), reference(x))
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    act(xa).sum().backward()
+    reference(xb).sum().backward()
+    assert torch.equal(xa.grad, xb.grad)
+
+
+@pytest.mark.parametrize("name, reference", [("relu-v1", F.relu), ("gelu-v1", F.gelu), ("silu-v1", F.silu)])
+def test_reference_formulas_match_torch_functional_float32(name, reference):
+    """The same formulas through the library's own program (``builtin=False``)."""
+    act = SymbolicActivation(nsad_lib.get(name).formula, builtin=False)
+    assert "kernel=" not in repr(act)
     x = torch.linspace(-8, 8, 10_001, dtype=torch.float32)
     # torch.nn.functional evaluated exactly (float64, rounded to float32) is the yardstick;
     # torch's own float32 GELU kernel is itself 1.2e-6 off near x = -3.5 (1 + erf cancellation),

@@ -163,3 +163,21 @@ def test_a_forked_child_gets_its_own_thread_pool() -> None:
     finally:
         torch.set_num_threads(threads)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_torch_kernels_run_while_a_dispatch_mode_watches() -> None:
+    """A TorchDispatchMode (a FLOP counter, a pass counter) sees every elementwise op: under one,
+    the transcendentals are torch's, not numpy's (which the mode could not see)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seen: list[str] = []
+
+    class Watch(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    x = torch.linspace(-3, 3, 1001)
+    with Watch():
+        y = INTO_OPS["sin"](torch.empty_like(x), x)
+    assert "sin" in seen and torch.equal(y, torch.sin(x))

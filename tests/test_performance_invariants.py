@@ -116,6 +116,7 @@ def test_backward_multiplies_by_the_gradient_in_place_without_extra_tensors():
 def test_buffer_reuse_and_chunking_match_plain_ops(monkeypatch, threads_chunk, dtype, formula):
     monkeypatch.setattr(executor, "CHUNK_BYTES", threads_chunk)
     monkeypatch.setattr(executor, "CHUNK_BYTES_THREADED", threads_chunk)
+    monkeypatch.setattr(executor, "SMALL_BYTES", 0)  # this small input takes the chunked path too
     act = SymbolicActivation(formula, {"a": 1.2, "b": -0.7}, trainable=True).to(dtype)
     n = 3 * 4096 + 17  # several chunks and a ragged last one when chunking is on
     x = (torch.rand(n, dtype=torch.float64) * 6 - 3).to(dtype).requires_grad_(True)
@@ -231,8 +232,8 @@ def test_scratch_buffers_survive_switching_inference_mode():
     import threading
 
     torch_ops._scalar_cached.cache_clear()
-    act = nsad_lib.get("gelu-v1")
-    x = torch.randn(256, 1024)
+    act = SymbolicActivation(nsad_lib.get("gelu-v1").formula, builtin=False)  # the program, not torch's GELU
+    x = torch.randn(512, 1024)  # above executor.SMALL_BYTES: chunked, with scratch buffers
     errors: list[BaseException] = []
 
     def work():  # a new thread starts with an empty (thread-local) scratch cache

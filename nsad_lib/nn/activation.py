@@ -30,6 +30,7 @@ from torch import nn
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula.expression import Formula
 from nsad_lib.formula.program import Program, compile_program
+from nsad_lib.nn.builtins import builtin_kernel
 from nsad_lib.nn.executor import (
     backward_into,
     can_run_into,
@@ -227,6 +228,9 @@ class SymbolicActivation(nn.Module):
         trainable: named constants become ``nn.Parameter``s (else buffers).
         compile: wrap the forward with ``torch.compile``.
         name: registry id, shown in ``repr``.
+        builtin: a formula that is exactly a torch built-in (ReLU, GELU, SiLU, sigmoid, softplus;
+            :mod:`nsad_lib.nn.builtins`) runs torch's own kernel; ``False`` keeps the formula's
+            program (for comparisons).
     """
 
     def __init__(
@@ -237,6 +241,7 @@ class SymbolicActivation(nn.Module):
         trainable: bool = False,
         compile: bool = False,
         name: str | None = None,
+        builtin: bool = True,
     ) -> None:
         super().__init__()
         if isinstance(formula, Formula):
@@ -261,13 +266,15 @@ class SymbolicActivation(nn.Module):
         # read in forward from the module, not the autograd class: torch.compile cannot trace
         # an attribute of an autograd.Function class (a graph break under no_grad)
         self._forward_steps = self._function.forward_steps  # type: ignore[attr-defined]
-        self._compiled = _compiled_entry(self._program) if compile else None
+        self._use_builtin = bool(builtin)
+        self._builtin = builtin_kernel(formula) if builtin else None
+        self._compiled = _compiled_entry(self._program) if compile and self._builtin is None else None
 
     # -- forward -------------------------------------------------------------------------
     # -- pickling: the compiled program and autograd class are rebuilt from the formula --------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_program"] = state["_function"] = state["_forward_steps"] = None
+        state["_program"] = state["_function"] = state["_forward_steps"] = state["_builtin"] = None
         state["_compiled"] = state["_compiled"] is not None
         return state
 
@@ -277,6 +284,8 @@ class SymbolicActivation(nn.Module):
         self._program = compile_program(self.formula.expr, self._names, derivatives=True)
         self._function = _autograd_function(self._program)
         self._forward_steps = self._function.forward_steps  # type: ignore[attr-defined]
+        self._builtin = builtin_kernel(self.formula) if state.get("_use_builtin", True) else None
+        self._use_builtin = state.get("_use_builtin", True)
         self._compiled = _compiled_entry(self._program) if compiled else None
 
     def _params(self) -> list[torch.Tensor]:
@@ -294,6 +303,8 @@ class SymbolicActivation(nn.Module):
         return run_steps(steps[0], steps[1], x, params)[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._builtin is not None:  # the formula is exactly this torch built-in
+            return self._builtin[1](x)
         params = self._params()
         if self._compiled is not None and not _is_exporting():
             return self._compiled(x, *params)
@@ -329,4 +340,6 @@ class SymbolicActivation(nn.Module):
             parts.insert(0, f"id={self.name!r}")
         if self._compiled is not None:
             parts.append("compiled=True")
+        if self._builtin is not None:
+            parts.append(f"kernel='torch {self._builtin[0]}'")
         return ", ".join(parts)

@@ -261,15 +261,17 @@ def _tanh_into(out: torch.Tensor, a: Any) -> Any:
 
 # -- numpy's SIMD kernels for float32 transcendentals (eager CPU, into a buffer) ----------------
 #
-# numpy dispatches its float32 sin, cos, tanh and exp to SIMD loops for the CPU it runs on
-# (AVX512 / AVX2 here: ``numpy.lib.introspect.opt_func_info``). At 1024 x 64 float32, one thread,
-# they measured 0.43x torch's eager sin, 0.41x cos, 0.15x tanh (MKL's) and 0.56x exp, within 1.5
-# float32 ulp of the float64 result (2.5 for exp), with exact limits (inf, NaN, -0.0, subnormals):
-# docs/performance.md. The result is written through zero-copy numpy views of the tensors.
-# The kernel is chosen by dtype, device and the numpy build's dispatch only, never by the thread
-# count, so a formula gives the same bits with 1 or 16 threads; with several torch threads a
-# large input is split across a thread pool (numpy releases the GIL), each element computed by
-# the same kernel. Where numpy has only its scalar baseline loop, torch's kernels are kept.
+# numpy dispatches its float32 sin, cos, tan, tanh, exp and log to SIMD loops for the CPU it runs
+# on (``numpy.lib.introspect.opt_func_info``; AVX512 here). At 1024 x 64 float32, one thread, they
+# measured 0.48-0.51x torch's eager sin and cos, 0.31x tan, 0.19x tanh (MKL's), 0.75x exp and
+# 0.45x log, within 1.5 float32 ulp of the float64 result for sin, cos and tanh (exp 2.5, tan
+# 3.0, log 3.2), with exact limits (inf, NaN, -0.0, subnormals): docs/performance.md,
+# ``python benchmarks/training.py --kernels``. The result is written through zero-copy numpy
+# views of the tensors. The kernel is chosen by dtype, device and the numpy build's dispatch
+# only, never by the thread count, so a formula gives the same bits with 1 or 16 threads; with
+# several torch threads a large input is split across a thread pool (numpy releases the GIL),
+# each element computed by the same loop. Where numpy has only its scalar baseline loop,
+# torch's kernels are kept.
 
 #: Inputs of at least this many elements are split across torch.get_num_threads() threads.
 NUMPY_PARALLEL_MIN = 1 << 18
@@ -309,6 +311,12 @@ def _pool() -> Any:
     return _POOL
 
 
+def _modes_active() -> bool:
+    """A Python dispatch or function mode is watching torch's ops (a profiler, a FLOP counter, a
+    tracer): numpy's work would be invisible to it, so torch's kernels run instead."""
+    return bool(torch._C._len_torch_dispatch_stack()) or torch._C._is_torch_function_mode_enabled()
+
+
 def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
     """``into(out, a)`` computing numpy's ``name`` for float32 CPU tensors, else ``fallback``."""
     import numpy as np
@@ -322,7 +330,7 @@ def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
     def into(out: torch.Tensor, a: Any) -> Any:
         if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"
                 and out.dtype == torch.float32 and a.layout == torch.strided and not a.is_conj() and not a.is_neg()
-                and numpy_simd(name)):
+                and numpy_simd(name) and not _modes_active()):
             return fallback(out, a)
         src, dst = a.detach().numpy(), out.numpy()
         n = src.size
