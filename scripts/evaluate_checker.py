@@ -274,6 +274,11 @@ def markdown(result: dict, facts: dict, cases) -> str:
                   "themselves predicted without their own dataset, and its interval is the fold's residual "
                   "quantiles. This is what `check(..., probe=True)` does with the shipped model when the probe "
                   "runs with the setting the model was fitted for."]
+        if any(p["epochs"] == "matched" for p in probes):
+            lines[-1] += (" *Matched epochs* (`--probe-epochs matched`, the default): per dataset, as many Adam "
+                          "steps as the protocol's 15 epochs on the whole training split "
+                          "(`training.protocol.matched_probe_epochs`; 15 epochs on german, 79 on forest and "
+                          "covertype7, whose 15,000-row probe sample takes 15 batches an epoch against 79).")
     if "losource" in result["splits"]:
         lines += ["", "#### Leave one data source out (near-duplicate members held out together)", "",
                   "The suite has two pairs drawn from the same data: higgs and higgs-small (both UCI HIGGS) and "

@@ -11,7 +11,7 @@ formula shapes and the settings (no pickle, plain JSON).
 
     python scripts/evaluate_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo   # the docs' figures
     python scripts/fit_checker.py --store /path/to/tabular-25 --zoo benchmarks/zoo \
-        --probe-store /path/to/probe-grid --probe-setting 15:42,43,44                     # the model
+        --probe-store /path/to/probe-grid --probe-setting matched:42,43,44                # the model
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MODEL = REPO / "nsad_lib" / "compat" / "models" / "checker-v2.json"
 CACHE = REPO / "benchmarks" / "results" / "checker" / "features.json"
 ZOO = REPO / "benchmarks" / "zoo"
 #: Bump when the model's form or training data definition changes.
-VERSION = 3
+VERSION = 4
 
 
 def probe_combination(cases, shapes, store: Path, setting: str, level: float) -> dict:
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--level", type=float, default=0.8, help="nominal coverage of the reported interval")
     ap.add_argument("--probe-store", type=Path, default=None,
                     help="a probe grid's folder (scripts/probe_matrix.py): also fit how a probe updates the prediction")
-    ap.add_argument("--probe-setting", default="5:42",
-                    help="EPOCHS:SEEDS of the probe the combination reads (check --probe's defaults: 5:42)")
+    ap.add_argument("--probe-setting", default="matched:42,43,44",
+                    help="EPOCHS:SEEDS of the probe the combination reads (check --probe's defaults: matched:42,43,44)")
     args = ap.parse_args(argv)
 
     from nsad_lib.compat.learn import case_profiles, case_shapes, export_model, load_cases, select_settings

@@ -344,7 +344,11 @@ def test_check_with_the_default_probe_updates_the_prediction():
     model = load_model()
     ds = datasets.load("forest", sample=True)
     v = check("higgs-v1", ds, probe=True, compare_source=False)
-    assert v.probe.epochs == 15 and v.with_probe is not None and v.verdict == v.with_probe.verdict
+    from nsad_lib.training.protocol import matched_probe_epochs, train_indices
+
+    assert model.probe.epochs == "matched"
+    assert v.probe.epochs == matched_probe_epochs(len(train_indices(ds.n_rows, 42)))
+    assert v.with_probe is not None and v.verdict == v.with_probe.verdict
     assert v.with_probe.delta == pytest.approx(model.probe.delta(v.prediction.delta, 100 * v.probe.delta))
     assert v.with_probe.low < v.with_probe.delta < v.with_probe.high
     assert v.reasons[0].rule == "with probe" and v.reasons[0].text.startswith("PREDICTED from the no-training")

@@ -144,14 +144,14 @@ def test_probe_defaults_are_the_protocols_and_the_models():
     from nsad_lib.cli.check_cmd import check_command
     from nsad_lib.compat.check import check
     from nsad_lib.compat.predictor import load_model
-    from nsad_lib.training.protocol import PROBE_EPOCHS, PROBE_MAX_ROWS, PROBE_SEEDS
+    from nsad_lib.training.protocol import PROBE_DEFAULT_EPOCHS, PROBE_MAX_ROWS, PROBE_SEEDS
 
     cli = inspect.signature(check_command).parameters
     api = inspect.signature(check).parameters
     from nsad_lib.cli._options import probe_epochs_option
 
-    assert probe_epochs_option(cli["probe_epochs"].default) == api["probe_epochs"].default == PROBE_EPOCHS
+    assert probe_epochs_option(cli["probe_epochs"].default) == api["probe_epochs"].default == PROBE_DEFAULT_EPOCHS
     assert cli["probe_rows"].default == api["probe_rows"].default == PROBE_MAX_ROWS
     assert tuple(int(s) for s in cli["probe_seeds"].default.split(",")) == api["probe_seeds"].default == PROBE_SEEDS
     combination = load_model().probe
-    assert combination is not None and combination.applies(PROBE_EPOCHS, len(PROBE_SEEDS), PROBE_MAX_ROWS)
+    assert combination is not None and combination.applies(PROBE_DEFAULT_EPOCHS, len(PROBE_SEEDS), PROBE_MAX_ROWS)

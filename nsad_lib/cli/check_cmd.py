@@ -33,8 +33,8 @@ def check_command(
     probe: Annotated[bool, typer.Option(
         "--probe", help="Also train Light+formula vs Light+ReLU on the training split; the measured Δ updates the prediction.")] = False,
     probe_epochs: Annotated[str, typer.Option(
-        "--probe-epochs", help="Epochs of the probe: a number, or 'matched' (as many Adam steps as the protocol's "
-                               "15 epochs on the whole training split). The checker reads the default.")] = "15",
+        "--probe-epochs", help="Epochs of the probe: 'matched' (as many Adam steps as the protocol's 15 epochs on "
+                               "the whole training split: the setting the checker reads) or a number.")] = "matched",
     probe_rows: Annotated[int, typer.Option(
         "--probe-rows", min=100, help="Training-split rows the probe uses at most.")] = 20_000,
     probe_seeds: Annotated[str, typer.Option(

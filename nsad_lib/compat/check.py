@@ -38,7 +38,13 @@ from nsad_lib.hub.refs import is_hub_ref, resolve_ref
 from nsad_lib.nn.activation import SymbolicActivation
 from nsad_lib.registry.entry import Entry
 from nsad_lib.registry.store import Registry, bundled_path, default_registry
-from nsad_lib.training.protocol import PROBE_EPOCHS, PROBE_MAX_ROWS, PROBE_SEEDS, probe_epochs_for, train_indices
+from nsad_lib.training.protocol import (
+    PROBE_DEFAULT_EPOCHS,
+    PROBE_MAX_ROWS,
+    PROBE_SEEDS,
+    probe_epochs_for,
+    train_indices,
+)
 from nsad_lib.util.os_errors import not_regular_file
 
 __all__ = ["check", "domain_marks", "load_target", "write_evidence", "evidence_record", "SAMPLE_ROWS"]
@@ -195,7 +201,7 @@ def _load_named_cached(name: str) -> Dataset:
 
 def check(entry_or_id: Entry | str, data: DataLike, *, target: str | int | None = None, probe: bool = False,
           registry: Any = None, sample_rows: int = SAMPLE_ROWS, seed: int = 42, compare_source: bool = True,
-          probe_epochs: int | str = PROBE_EPOCHS, probe_rows: int = PROBE_MAX_ROWS, probe_seeds: tuple[int, ...] = PROBE_SEEDS,
+          probe_epochs: int | str = PROBE_DEFAULT_EPOCHS, probe_rows: int = PROBE_MAX_ROWS, probe_seeds: tuple[int, ...] = PROBE_SEEDS,
           positive: Any = None, task: str | None = None, model: Any = DEFAULT_MODEL) -> Verdict:
     """Predict whether the entry's formula transfers to ``data``; optionally probe with real training.
 

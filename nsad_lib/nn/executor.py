@@ -46,11 +46,12 @@ CHUNK_BYTES = 1 << 22
 #: ... and with several threads: every op is an OpenMP parallel region, and on a busy machine each
 #: region can wait for a descheduled thread, so fewer, longer regions win over cache reuse.
 CHUNK_BYTES_THREADED = 1 << 24
-#: Inputs of at most this many bytes (a 1024 x 256 float32 batch) run as one piece on whole
+#: Inputs of at most this many bytes (a 1024 x 64 float32 batch) run as one piece on whole
 #: tensors with fresh buffers: a small network's activation is a few microseconds of arithmetic,
-#: so the flat views, chunk loop and scratch lookups of the chunked path were most of its cost.
-#: Blocks this size are served from the allocator's free lists, not fresh pages.
-SMALL_BYTES = 1 << 20
+#: so the flat views, chunk loop and scratch lookups of the chunked path were a large part of its
+#: cost. Above it fresh buffers lose: at 1024 x 200 (800 KiB) they measured 1.3-1.6x the
+#: chunked path's scratch buffers (the allocator returns and faults in their pages again).
+SMALL_BYTES = 1 << 18
 
 
 @dataclass(frozen=True)
