@@ -507,13 +507,31 @@ def inner_priors(cases: Sequence[Case], idx: Sequence[int], key: Callable[[Case]
     return cross_predict(cases, idx, key, profiles, shapes, settings)["delta"]
 
 
+def _inner_held_out_residuals(groups: np.ndarray, prior: np.ndarray, probe: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Residuals of the combination on each group, fitted without that group (clipped Δ minus prediction)."""
+    from nsad_lib.compat.predictor import probe_design
+
+    out = np.empty(len(y))
+    for g in set(groups):
+        inner, rest = groups == g, groups != g
+        if rest.sum() < 10:
+            out[inner] = np.nan
+            continue
+        fit = fit_probe_combination(prior[rest], probe[rest], y[rest])
+        coef = np.asarray([fit["intercept"], *fit["coef"]])
+        out[inner] = clip_delta(y[inner]) - probe_design(prior[inner], probe[inner], intercept=True) @ coef
+    return out[np.isfinite(out)]
+
+
 def held_out_probe_combination(cases: Sequence[Case], key: Callable[[Case], str], prior: np.ndarray,
                                probe: np.ndarray, chosen: Mapping[str, Mapping[str, Any]], profiles, shapes,
                                level: float = 0.8) -> dict[str, np.ndarray]:
     """Honest held-out predictions of the probe combination: for each group of ``key`` the combination
     is fitted on the other groups' cases (their priors from :func:`inner_priors` with the fold's own
     settings ``chosen[group]``, so the held-out group reaches none of them) and predicts the group
-    from its held-out ``prior`` and its ``probe``. The interval is the fold's own residual quantiles.
+    from its held-out ``prior`` and its ``probe``. The interval is the quantiles of the fold's
+    *held-out* residuals (each of its other groups predicted by a combination fitted without it),
+    as the shipped model's interval is: in-sample residuals are too small for a group never seen.
     Cases without a probe are NaN."""
     from nsad_lib.compat.predictor import probe_design
 
@@ -531,7 +549,7 @@ def held_out_probe_combination(cases: Sequence[Case], key: Callable[[Case], str]
         y_in = np.asarray([cases[i].delta for i in train])
         fit = fit_probe_combination(p_in, probe[train], y_in)
         coef = np.asarray([fit["intercept"], *fit["coef"]])
-        resid = clip_delta(y_in) - probe_design(p_in, probe[train], intercept=True) @ coef
+        resid = _inner_held_out_residuals(groups[train], p_in, probe[train], y_in)
         mid = probe_design(prior[test], probe[test], intercept=True) @ coef
         out["delta"][test] = mid
         out["low"][test] = mid + np.quantile(resid, tail)
