@@ -122,6 +122,22 @@ def measure(network: str, specs: list[str], X: torch.Tensor, y: torch.Tensor, ar
     return result
 
 
+def time_kernels(kernels: dict[str, Callable[..., Any]], a: torch.Tensor, calls: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds per ``kernel(out, a)`` call of every kernel, one list entry per round: each round
+    times every kernel once in a rotating order; the first round is a warm-up and not kept."""
+    out = torch.empty_like(a)
+    times: dict[str, list[float]] = {k: [] for k in kernels}
+    names = list(kernels)
+    for r in range(repeats + 1):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            for _ in range(calls):
+                kernels[name](out, a)
+            if r:
+                times[name].append((time.perf_counter() - start) / calls)
+    return times
+
+
 def tanh_kernels(repeats: int) -> dict[str, Any]:
     """The eager float32 CPU ``tanh`` the library uses against ``torch.tanh`` and the earlier
     ``2*sigmoid(2x) - 1`` (fast, but not relatively accurate near 0), side by side in one
@@ -149,16 +165,7 @@ def tanh_kernels(repeats: int) -> dict[str, Any]:
         report["max_rel_error_eps"][name] = float(rel.max()) / eps
     for shape, calls in (((1024, 64), 300), ((4096, 1024), 10)):
         a = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
-        out = torch.empty_like(a)
-        times: dict[str, list[float]] = {k: [] for k in kernels}
-        names = list(kernels)
-        for r in range(repeats + 1):
-            for name in names[r % len(names):] + names[:r % len(names)]:
-                start = time.perf_counter()
-                for _ in range(calls):
-                    kernels[name](out, a)
-                if r:
-                    times[name].append((time.perf_counter() - start) / calls)
+        times = time_kernels(kernels, a, calls, repeats)
         key = f"{shape[0]}x{shape[1]}"
         report["seconds"][key] = {k: statistics.median(v) for k, v in times.items()}
         report["ratio_to_torch_tanh"][key] = {
@@ -194,19 +201,22 @@ def unary_kernels(repeats: int) -> dict[str, Any]:
         for shape, calls in (((1024, 64), 300), ((4096, 1024), 10)):
             a = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
             a = a.abs() + 0.1 if name == "log" else a
-            out = torch.empty_like(a)
-            times: dict[str, list[float]] = {k: [] for k in pair}
-            for r in range(repeats + 1):
-                for k in (("torch", "nsad_lib") if r % 2 else ("nsad_lib", "torch")):
-                    start = time.perf_counter()
-                    for _ in range(calls):
-                        pair[k](out, a)
-                    if r:
-                        times[k].append((time.perf_counter() - start) / calls)
+            times = time_kernels(pair, a, calls, repeats)
             key = f"{shape[0]}x{shape[1]}"
             entry["seconds"][key] = {k: statistics.median(v) for k, v in times.items()}
             entry["ratio_to_torch"][key] = statistics.median(t / u for t, u in zip(times["nsad_lib"], times["torch"]))
         report["kernels"][name] = entry
+    return report
+
+
+def kernel_report(measure: Callable[[int], dict[str, Any]], threads: list[int], repeats: int) -> dict[str, Any]:
+    """``measure(repeats)`` at each torch thread count, with the machine and its load before and after."""
+    report: dict[str, Any] = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+                              "load_before": load(), "runs": {}}
+    for n in threads:
+        torch.set_num_threads(n)
+        report["runs"][str(n)] = measure(repeats)
+    report["load_after"] = load()
     return report
 
 
@@ -281,32 +291,20 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown_from.with_suffix(".md").write_text(markdown(json.loads(args.markdown_from.read_text())))
         print(f"wrote {args.markdown_from.with_suffix('.md')}")
         return 0
-    if args.kernels:
-        report = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "load_before": load(),
-                  "runs": {}}
-        for n in args.threads or [1]:
-            torch.set_num_threads(n)
-            report["runs"][str(n)] = unary_kernels(args.repeats or 7)
-        report["load_after"] = load()
-        stem = output_stem("training_kernels", args.out, args.update_results)
+    if args.kernels or args.tanh:
+        stem_name, measure = ("training_kernels", unary_kernels) if args.kernels else ("training_tanh", tanh_kernels)
+        report = kernel_report(measure, args.threads or [1], args.repeats or 7)
+        stem = output_stem(stem_name, args.out, args.update_results)
         stem.parent.mkdir(parents=True, exist_ok=True)
         stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+        if not args.kernels:
+            print(json.dumps(report["runs"], indent=1))
+            return 0
         for n, run in report["runs"].items():
             for name, e in run["kernels"].items():
                 print(f"{n} thread(s) {name:5s} numpy SIMD {e['numpy_simd']!s:5s} ratio to torch "
                       + ", ".join(f"{k} {v:.2f}" for k, v in e["ratio_to_torch"].items())
                       + f"; max ulp torch {e['max_ulp']['torch']:.2f}, nsad_lib {e['max_ulp']['nsad_lib']:.2f}")
-        return 0
-    if args.tanh:
-        report = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "load_before": load(), "runs": {}}
-        for n in args.threads or [1]:
-            torch.set_num_threads(n)
-            report["runs"][str(n)] = tanh_kernels(args.repeats or 7)
-        report["load_after"] = load()
-        stem = output_stem("training_tanh", args.out, args.update_results)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-        print(json.dumps(report["runs"], indent=1))
         return 0
     args.rows = args.rows or (20_000 if args.quick else 80_000)
     args.repeats = args.repeats or (3 if args.quick else 5)
