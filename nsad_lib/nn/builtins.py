@@ -32,9 +32,9 @@ BUILTINS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 @lru_cache(maxsize=None)
 def _canonical_rows() -> dict[str, str]:
-    from nsad_lib.formula.known import KNOWN, _row_formula
+    from nsad_lib.formula.known import KNOWN
 
-    return {_row_formula(row.formula, None).canonical: row.name for row in KNOWN if row.name in BUILTINS}
+    return {row.formula_object().canonical: row.name for row in KNOWN if row.name in BUILTINS}
 
 
 def builtin_kernel(formula: Any) -> tuple[str, Callable[[torch.Tensor], torch.Tensor]] | None:

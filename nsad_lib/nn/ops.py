@@ -316,7 +316,11 @@ def _pool() -> Any:
 def _modes_active() -> bool:
     """A Python dispatch or function mode is watching torch's ops (a profiler, a FLOP counter, a
     tracer): numpy's work would be invisible to it, so torch's kernels run instead."""
-    return bool(torch._C._len_torch_dispatch_stack()) or torch._C._is_torch_function_mode_enabled()
+    dispatch = getattr(torch._C, "_len_torch_dispatch_stack", None)
+    function = getattr(torch._C, "_is_torch_function_mode_enabled", None)
+    if dispatch is None or function is None:  # a torch without these: do not guess, keep torch's kernels
+        return True
+    return bool(dispatch()) or bool(function())
 
 
 def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
