@@ -4,7 +4,8 @@ For every registry entry, on a 4096x1024 float32 tensor, this measures the forwa
 autograd recording, as in training) and forward+backward time and the tensors saved for the
 backward, for:
 
-  (a) eager      nsad-lib's SymbolicActivation (custom autograd.Function, saves only x)
+  (a) eager      nsad-lib's SymbolicActivation (custom autograd.Function, saves one tensor; for
+                 the entries get() maps to a torch built-in, the formula's own program, builtin=False)
   (b) compiled   the same with ``compile=True`` (torch.compile; compile time excluded, reported)
   (c) composed   the formula as plain composed torch ops under autograd, node by node, as a
                  sympy-to-torch converter such as sympytorch builds it (benchmarks/_naive.py)
@@ -52,6 +53,7 @@ from _naive import NaiveComposed, count_ops  # noqa: E402
 from _paths import UPDATE_HELP, output_stem  # noqa: E402
 
 import nsad_lib  # noqa: E402
+from nsad_lib.nn.activation import SymbolicActivation  # noqa: E402
 from nsad_lib.registry.store import list_entries  # noqa: E402
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
@@ -170,10 +172,19 @@ def sympytorch_for(entry: Any, device: torch.device) -> Fn | None:
     return lambda x: module(x=x).squeeze(-1)
 
 
+def program_module(entry: Any, compile: bool = False) -> torch.nn.Module:
+    """``get(id)``, or for an entry that ``get`` maps to a torch built-in (relu-v1, gelu-v1,
+    silu-v1: column (d) times that built-in) the same formula through the library's own program."""
+    act = nsad_lib.get(entry.id, compile=compile)
+    if getattr(act, "_builtin", None) is None:
+        return act
+    return SymbolicActivation(act.formula, compile=compile, name=entry.id, builtin=False)
+
+
 def variants_for(entry: Any, device: torch.device, compile: bool) -> dict[str, Fn]:
-    out: dict[str, Fn] = {"eager": nsad_lib.get(entry.id).to(device)}
+    out: dict[str, Fn] = {"eager": program_module(entry).to(device)}
     if compile:
-        out["compiled"] = nsad_lib.get(entry.id, compile=True).to(device)
+        out["compiled"] = program_module(entry, compile=True).to(device)
     out["composed"] = NaiveComposed(entry.formula_object()).to(device)
     builtin = builtin_for(entry, device)
     if builtin is not None:
