@@ -59,17 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     validate(acts)
     loaded = {n: suite.load(n) for n in names}
     # every probe seed on the training split of the check's seed (check(seed=42)'s default), as a check does
-    from nsad_lib.training.protocol import matched_probe_epochs, train_indices
+    from nsad_lib.training.protocol import MATCHED, probe_epochs_for, train_indices
 
-    def epochs_of(name: str) -> int:
-        if args.epochs == "matched":
-            return matched_probe_epochs(len(train_indices(loaded[name].n_rows, args.split_seed)))
-        return int(args.epochs)
-
-    specs = [replace(s, evaluation="probe", split_seed=args.split_seed, epochs=epochs_of(s.dataset))
+    setting = MATCHED if args.epochs == MATCHED else int(args.epochs)
+    epochs = {n: probe_epochs_for(setting, len(train_indices(ds.n_rows, args.split_seed))) for n, ds in loaded.items()}
+    specs = [replace(s, evaluation="probe", split_seed=args.split_seed, epochs=epochs[s.dataset])
              for s in plan(loaded, acts, seeds, 15)]
-    # the cheapest datasets first: an interrupted grid has covered the most datasets
-    specs.sort(key=lambda s: s.epochs * min(loaded[s.dataset].n_rows, 20_000))
     store = ResultStore(args.out)
 
     def on_record(record: dict, done: int, total: int, failed: int) -> None:

@@ -59,13 +59,13 @@ def seed_list(text: str, flag: str = "--seeds", *, nonnegative: bool = False,
 def probe_epochs_option(text: str, flag: str = "--probe-epochs") -> int | str:
     """``--probe-epochs``: a positive whole number or ``matched``; bad input raises NsadError."""
     from nsad_lib.errors import NsadError
+    from nsad_lib.training.protocol import probe_epochs_setting
 
     value = text.strip().lower()
-    if value == "matched":
-        return "matched"
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
-    raise NsadError(f"{flag} {text!r}: give a positive whole number of epochs or 'matched'")
+    try:
+        return probe_epochs_setting(int(value) if value.isdigit() else value)
+    except NsadError:
+        raise NsadError(f"{flag} {text!r}: give a positive whole number of epochs or 'matched'") from None
 
 
 _FORMS = FORMS.replace("[", "\\[")  # rich markup: "[@REVISION]" is text, not a style

@@ -447,10 +447,12 @@ def held_out_predictions(cases: Sequence[Case], key: Callable[[Case], str], prof
 def probe_setting(text: str) -> tuple[int | str, list[int]]:
     """``"EPOCHS:SEED,SEED,..."`` (e.g. ``15:42,43,44``, ``matched:42,43,44``), the scripts' way of
     naming a probe setting, as (epochs, seeds)."""
+    from nsad_lib.training.protocol import probe_epochs_setting
+
     epochs, _, seed_text = text.partition(":")
     try:
-        return (epochs if epochs == "matched" else int(epochs)), [int(v) for v in seed_text.split(",")]
-    except ValueError:
+        return probe_epochs_setting(int(epochs) if epochs.isdigit() else epochs), [int(v) for v in seed_text.split(",")]
+    except (ValueError, NsadError):
         raise NsadError(f"probe setting {text!r}: use EPOCHS:SEEDS, e.g. 15:42,43,44 or matched:42,43,44") from None
 
 
@@ -507,10 +509,15 @@ def inner_priors(cases: Sequence[Case], idx: Sequence[int], key: Callable[[Case]
     return cross_predict(cases, idx, key, profiles, shapes, settings)["delta"]
 
 
-def _inner_held_out_residuals(groups: np.ndarray, prior: np.ndarray, probe: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Residuals of the combination on each group, fitted without that group (clipped Δ minus prediction)."""
+def _combination_delta(fit: Mapping[str, Any], prior: np.ndarray, probe: np.ndarray) -> np.ndarray:
+    """The Δ a fitted combination (:func:`fit_probe_combination`) predicts from ``prior`` and ``probe``."""
     from nsad_lib.compat.predictor import probe_design
 
+    return probe_design(prior, probe, intercept=True) @ np.asarray([fit["intercept"], *fit["coef"]])
+
+
+def _inner_held_out_residuals(groups: np.ndarray, prior: np.ndarray, probe: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Residuals of the combination on each group, fitted without that group (clipped Δ minus prediction)."""
     out = np.empty(len(y))
     for g in set(groups):
         inner, rest = groups == g, groups != g
@@ -518,8 +525,7 @@ def _inner_held_out_residuals(groups: np.ndarray, prior: np.ndarray, probe: np.n
             out[inner] = np.nan
             continue
         fit = fit_probe_combination(prior[rest], probe[rest], y[rest])
-        coef = np.asarray([fit["intercept"], *fit["coef"]])
-        out[inner] = clip_delta(y[inner]) - probe_design(prior[inner], probe[inner], intercept=True) @ coef
+        out[inner] = clip_delta(y[inner]) - _combination_delta(fit, prior[inner], probe[inner])
     return out[np.isfinite(out)]
 
 
@@ -533,8 +539,6 @@ def held_out_probe_combination(cases: Sequence[Case], key: Callable[[Case], str]
     *held-out* residuals (each of its other groups predicted by a combination fitted without it),
     as the shipped model's interval is: in-sample residuals are too small for a group never seen.
     Cases without a probe are NaN."""
-    from nsad_lib.compat.predictor import probe_design
-
     n = len(cases)
     out = {k: np.full(n, np.nan) for k in ("delta", "low", "high")}
     groups = np.asarray([key(c) for c in cases])
@@ -548,9 +552,8 @@ def held_out_probe_combination(cases: Sequence[Case], key: Callable[[Case], str]
         p_in = inner_priors(cases, train, key, profiles, shapes, chosen[g])
         y_in = np.asarray([cases[i].delta for i in train])
         fit = fit_probe_combination(p_in, probe[train], y_in)
-        coef = np.asarray([fit["intercept"], *fit["coef"]])
         resid = _inner_held_out_residuals(groups[train], p_in, probe[train], y_in)
-        mid = probe_design(prior[test], probe[test], intercept=True) @ coef
+        mid = _combination_delta(fit, prior[test], probe[test])
         out["delta"][test] = mid
         out["low"][test] = mid + np.quantile(resid, tail)
         out["high"][test] = mid + np.quantile(resid, 1 - tail)

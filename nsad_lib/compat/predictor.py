@@ -103,12 +103,14 @@ class ProbeCombination:
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> "ProbeCombination":
+        from nsad_lib.training.protocol import probe_epochs_setting  # torch: only when a model has a probe
+
         try:
             coef = _floats(doc["coef"], 2, "probe.coef")
             q = _floats(doc["residual_quantiles"], 2, "probe.residual_quantiles")
             return cls(float(doc["intercept"]), (float(coef[0]), float(coef[1])), float(q[0]), float(q[1]),
-                       _probe_epochs(doc["epochs"]), int(doc["seeds"]), int(doc["rows"]))
-        except (KeyError, TypeError, ValueError) as exc:
+                       probe_epochs_setting(doc["epochs"]), int(doc["seeds"]), int(doc["rows"]))
+        except (KeyError, TypeError, ValueError, NsadError) as exc:
             raise NsadError(f"checker model: malformed probe combination ({exc})") from None
 
     def applies(self, epochs: int | str, seeds: int, rows: int) -> bool:
@@ -122,14 +124,6 @@ class ProbeCombination:
     def delta(self, prior: float, probe: float) -> float:
         x = probe_design(prior, probe, intercept=True)[0]
         return float(x @ np.asarray([self.intercept, *self.coef]))
-
-
-def _probe_epochs(value: Any) -> int | str:
-    if value == "matched":
-        return "matched"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"epochs {value!r} is neither a whole number nor 'matched'")
-    return value
 
 
 def _floats(value: Any, n: int | None, what: str) -> np.ndarray:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Literal, Sequence, Union
+from typing import Any, Literal, Sequence, Union
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ __all__ = [
     "ActivationFactory", "FitResult", "RunResult", "BUILTIN_ACTIVATIONS", "activation_factory",
     "heavy_model", "light_model", "count_params", "param_counts", "e_param", "split_indices", "macro_auc",
     "discovery_rows", "paper_discovery_rows", "held_out_rows", "train_indices", "fit_model", "fit_light", "train_and_evaluate",
-    "probe_split", "probe_and_evaluate", "matched_probe_epochs", "probe_epochs_for", "MATCHED", "PROBE_DEFAULT_EPOCHS", "PROBE_EPOCHS", "PROBE_SEEDS", "PROBE_MAX_ROWS", "PROBE_VAL_FRACTION",
+    "probe_split", "probe_and_evaluate", "matched_probe_epochs", "probe_epochs_setting", "probe_epochs_for", "MATCHED", "PROBE_DEFAULT_EPOCHS", "PROBE_EPOCHS", "PROBE_SEEDS", "PROBE_MAX_ROWS", "PROBE_VAL_FRACTION",
 ]
 
 #: The paper's seeds are 42, 43, 44 (reproduce's default); discovery reads 10% of rows drawn with seed 42.
@@ -398,15 +398,22 @@ def matched_probe_epochs(n_train: int, epochs: int = PROBE_EPOCHS, max_rows: int
     return max(int(epochs), math.ceil(steps / math.ceil(n_fit / batch_size)))
 
 
+def probe_epochs_setting(epochs: Any) -> int | str:
+    """``epochs`` if it names a probe length (a positive whole number, or ``"matched"``), else NsadError."""
+    if epochs == MATCHED:
+        return MATCHED
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise NsadError(f"probe epochs {epochs!r}: use a positive whole number or {MATCHED!r}")
+    return epochs
+
+
 def probe_epochs_for(epochs: int | str, n_train: int, max_rows: int = PROBE_MAX_ROWS,
                      val_fraction: float = PROBE_VAL_FRACTION) -> int:
     """The probe's epochs for a training split of ``n_train`` rows: ``epochs`` itself, or for
     ``"matched"`` :func:`matched_probe_epochs` (``PROBE_EPOCHS`` of the protocol)."""
-    if epochs == MATCHED:
+    if probe_epochs_setting(epochs) == MATCHED:
         return matched_probe_epochs(n_train, PROBE_EPOCHS, max_rows, val_fraction)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise NsadError(f"probe epochs {epochs!r}: use a positive whole number or {MATCHED!r}")
-    return epochs
+    return int(epochs)
 
 
 def probe_split(train_rows: Sequence[int] | np.ndarray, seed: int, max_rows: int = PROBE_MAX_ROWS,
