@@ -188,3 +188,26 @@ def test_large_input_chunked_joint_forward() -> None:
     torch.testing.assert_close(y.double(), xd * torch.erf(xd) + torch.cos(xd), atol=2e-6, rtol=1e-5)
     want = torch.erf(xd) + xd * 2 / torch.pi**0.5 * torch.exp(-xd * xd) - torch.sin(xd)
     torch.testing.assert_close(x.grad.double(), want, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("spec, trainable", [("spambase-v1", False), ("forest-v1", True)])
+def test_results_of_small_inputs_do_not_share_the_reused_buffers(spec: str, trainable: bool) -> None:
+    """Small inputs run on per-shape buffers kept between calls: what a call returns (f, the saved
+    f', the input gradient) must survive later calls of the same shape."""
+    act = nsad_lib.get(spec, trainable=trainable)
+    gen = torch.Generator().manual_seed(3)
+    xs = [torch.randn(256, 48, generator=gen).requires_grad_() for _ in range(3)]
+    gs = [torch.randn(256, 48, generator=gen) for _ in range(3)]
+    ys = [act(x) for x in xs]  # three graphs alive at once, each holding what its backward needs
+    first = [y.detach().clone() for y in ys]
+    for y, g in zip(ys, gs):
+        y.backward(g)
+    for x, y, want, g in zip(xs, ys, first, gs):
+        assert torch.equal(y, want)
+        xr = x.detach().double().requires_grad_()
+        (gr,) = torch.autograd.grad(act.forward_composed(xr), xr, g.double())
+        torch.testing.assert_close(x.grad.double(), gr, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        a, b = act(xs[0]), act(xs[1])
+    torch.testing.assert_close(a, first[0], rtol=0, atol=0)
+    torch.testing.assert_close(b, first[1], rtol=0, atol=0)

@@ -168,13 +168,20 @@ def test_compiled_matches_eager_and_saves_at_most_one_input(entry_id):
     assert len(tensors) <= 1 and sum(tensors) <= x.numel() * x.element_size()
 
 
-def test_compile_has_no_graph_breaks_fuses_and_does_not_recompile():
+@pytest.mark.parametrize(
+    "formula, parameters",
+    [("x*sin(x) + 0.25*cos(3*x) - tanh(x)/3", None), ("cos(a + b*tanh(x) + x)", {"a": 0.5, "b": 1.5})],
+    ids=["frozen", "trainable"],
+)
+def test_compile_has_no_graph_breaks_fuses_and_does_not_recompile(formula, parameters):
+    # trainable constants: the backward also reads them (a check on the traced input's layout
+    # there once broke the graph, and the compiled backward ran 2x slower)
     import torch._inductor.metrics as inductor_metrics
 
     counters = _dynamo_counters()
     counters.clear()
     inductor_metrics.reset()
-    act = SymbolicActivation("x*sin(x) + 0.25*cos(3*x) - tanh(x)/3", compile=True)
+    act = SymbolicActivation(formula, parameters, trainable=parameters is not None, compile=True)
     x = torch.randn(128, 64)
 
     def step():
@@ -187,7 +194,7 @@ def test_compile_has_no_graph_breaks_fuses_and_does_not_recompile():
     assert counters["stats"]["unique_graphs"] == 1
     assert inductor_metrics.generated_kernel_count == 2  # one forward kernel, one backward kernel
     step()
-    twin = SymbolicActivation("x*sin(x) + 0.25*cos(3*x) - tanh(x)/3", compile=True)  # same formula
+    twin = SymbolicActivation(formula, parameters, trainable=parameters is not None, compile=True)  # same formula
     xi = x.clone().requires_grad_(True)
     twin(xi).backward(torch.ones_like(xi))
     assert counters["stats"]["unique_graphs"] == 1  # no recompilation, no second graph

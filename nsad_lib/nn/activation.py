@@ -90,7 +90,7 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
     class SymbolicFunction(torch.autograd.Function):
         @staticmethod
         def forward(ctx: Any, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
-            ctx.params = tuple(p.detach() for p in params)
+            ctx.params = tuple([p.detach() for p in params])
             ctx.derivative = False
             if eager(x, params):
                 needs = ctx.needs_input_grad
@@ -145,7 +145,7 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
                     grads.append(d if fused else grad_out * d)
                 elif fused:
                     like = ctx.params[i - 1]
-                    grads.append(d.to(like.dtype).reshape(like.shape))
+                    grads.append(d if d.dtype == like.dtype and d.dim() == 0 == like.dim() else d.to(like.dtype).reshape(like.shape))
                 else:
                     grads.append(_param_grad(grad_out, d, ctx.params[i - 1]))
             return tuple(grads)
@@ -208,9 +208,11 @@ def _entry_serial() -> int:
     return next(_SERIAL)
 
 
+_IS_EXPORTING = getattr(torch.compiler, "is_exporting", None)
+
+
 def _is_exporting() -> bool:
-    check = getattr(torch.compiler, "is_exporting", None)
-    return bool(check()) if check is not None else False
+    return bool(_IS_EXPORTING()) if _IS_EXPORTING is not None else False
 
 
 def _compiling() -> bool:
@@ -289,7 +291,13 @@ class SymbolicActivation(nn.Module):
         self._compiled = _compiled_entry(self._program) if compiled else None
 
     def _params(self) -> list[torch.Tensor]:
-        return [getattr(self, n) for n in self._names]
+        # the named constants are parameters (trainable) or buffers: read the dicts directly,
+        # nn.Module.__getattr__ is a noticeable part of a small activation's call
+        held = self._parameters if self.trainable else self._buffers
+        try:
+            return [held[n] for n in self._names]  # type: ignore[misc]
+        except KeyError:  # reassigned as the other kind by the user
+            return [getattr(self, n) for n in self._names]
 
     def _forward_eager(self, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
         if not _is_exporting():

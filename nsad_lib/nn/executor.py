@@ -21,10 +21,12 @@ Schedules and step tuples derived from a program are memoised in its ``cache``.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
+import numpy as np
 import torch
 
 from nsad_lib.formula.ops import cost
@@ -52,6 +54,8 @@ CHUNK_BYTES_THREADED = 1 << 24
 #: cost. Above it fresh buffers lose: at 1024 x 200 (800 KiB) they measured 1.3-1.6x the
 #: chunked path's scratch buffers (the allocator returns and faults in their pages again).
 SMALL_BYTES = 1 << 18
+#: Shapes whose whole-tensor buffers are kept per thread (:meth:`_Scratch.shaped`).
+WHOLE_SHAPES = 16
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class _Schedule:
     pinned: int  # output slot written straight into the caller's output, or -1
     slots: tuple[int, ...]  # output slots, in the order asked
     scales: tuple[float, ...]  # output k is scales[k] * (value of slots[k])
+    slot_buffers: tuple[int, ...]  # buffer holding output k's value at the end (_OUT, or -1: none)
 
 
 def _fold_scales(instructions: Sequence[Any], slots: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[float, ...]]:
@@ -139,10 +144,12 @@ def _schedule(program: Program, outputs: tuple[int, ...], fold_scale: bool = Fal
         buffer_of[s] = b
         into = INTO_OPS[op]
         if into is not None:
+            into = getattr(into, "unchecked", into)  # runs inside ignoring_fp_errors
             steps.append((_INTO, s, (into, TORCH_OPS[op]), args, payload, b, dead))
         else:
             steps.append((_NEW, s, TORCH_OPS[op], args, payload, b, dead))
-    result = _Schedule(tuple(steps), n_buffers, first if pinned == _OUT else -1, slots, scales)
+    slot_buffers = tuple(buffer_of.get(slot, -1) for slot in slots)
+    result = _Schedule(tuple(steps), n_buffers, first if pinned == _OUT else -1, slots, scales, slot_buffers)
     program.cache[key] = result
     return result
 
@@ -152,6 +159,21 @@ class _Scratch(threading.local):
 
     def __init__(self) -> None:
         self.buffers: dict[tuple[torch.dtype, torch.device, int], torch.Tensor] = {}
+        self.whole: dict[tuple[torch.dtype, torch.device, tuple[int, ...]], list[torch.Tensor]] = {}
+
+    def shaped(self, dtype: torch.dtype, device: torch.device, shape: tuple[int, ...], n: int) -> list[torch.Tensor]:
+        """``n`` buffers of ``shape`` (inputs of at most :data:`SMALL_BYTES`), cached per shape: a
+        network calls its activations with the same few shapes, so a call costs one lookup. At
+        most :data:`WHOLE_SHAPES` shapes are kept (a few MB)."""
+        key = (dtype, device, shape)
+        held = self.whole.get(key)
+        if held is None or len(held) < n:
+            if held is None and len(self.whole) >= WHOLE_SHAPES:
+                self.whole.clear()
+            with torch.inference_mode(False):
+                held = (held or []) + [torch.empty(shape, dtype=dtype, device=device) for _ in range(n - len(held or []))]
+            self.whole[key] = held
+        return held[:n]
 
     def get(self, dtype: torch.dtype, device: torch.device, index: int, numel: int) -> torch.Tensor:
         key = (dtype, device, index)
@@ -207,6 +229,36 @@ def _run_chunk(schedule: _Schedule, x: torch.Tensor, params: Sequence[Any], out:
             out.fill_(value)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def ignoring_fp_errors(fn: _F) -> _F:
+    """Run ``fn`` with numpy's floating-point error reports off: inf and NaN are values here, as in
+    torch. One ``np.errstate`` per run, for the numpy kernels of :data:`nsad_lib.nn.ops.INTO_OPS`
+    called through their ``unchecked`` forms."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+def _whole_buffers(x: torch.Tensor, n: int) -> list[Any]:
+    """``n`` buffers shaped like ``x`` for a run on the whole tensor.
+
+    On CPU they are views of the per-thread scratch buffers, whose pages are already faulted
+    in: a fresh 256 KiB tensor is a fresh ``mmap`` once other allocations (a network's layers)
+    run in between, and in a training step each measured 8-17x the op writing into it (a 7 us
+    add took 78 us on a fresh 1024 x 64 buffer). Elsewhere (CUDA's caching allocator) fresh
+    tensors. Nothing written here may be returned to the caller: results get their own tensors.
+    """
+    if x.device.type != "cpu":
+        return [torch.empty_like(x) for _ in range(n)]
+    return _SCRATCH.shaped(x.dtype, x.device, tuple(x.shape), n)
+
+
 def _chunks(x: torch.Tensor, others: Sequence[torch.Tensor]) -> tuple[int, list[torch.Tensor]] | None:
     """Chunk length and flat views for dense CPU tensors of one layout (else None: whole tensors,
     each intermediate in a fresh buffer).
@@ -226,6 +278,7 @@ def _chunks(x: torch.Tensor, others: Sequence[torch.Tensor]) -> tuple[int, list[
     return (n if n <= 2 * chunk else chunk), [x.view(-1), *(t.view(-1) for t in others)]
 
 
+@ignoring_fp_errors
 def forward_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> torch.Tensor:
     """f(x) with every intermediate written into reused buffers; allocates only the result.
 
@@ -237,8 +290,7 @@ def forward_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> to
     y = torch.empty_like(x, memory_format=torch.contiguous_format if x.is_contiguous() else torch.preserve_format)
     flat = _chunks(x, (y,))
     if flat is None:
-        buffers: list[Any] = [torch.empty_like(y) for _ in range(schedule.n_buffers)]
-        _run_chunk(schedule, x, params, y, buffers, values)
+        _run_chunk(schedule, x, params, y, _whole_buffers(x, schedule.n_buffers), values)
         return y
     chunk, (xf, yf) = flat
     n = xf.numel()
@@ -272,6 +324,7 @@ def saves_derivative(program: Program) -> bool:
     return result
 
 
+@ignoring_fp_errors
 def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
     """(f(x), f'(x)) in one pass over the program (shared subexpressions once); allocates the two
     results only. Same conditions as :func:`forward_into`."""
@@ -281,8 +334,11 @@ def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequ
     y = torch.empty_like(x, memory_format=fmt)
     flat = _chunks(x, (y,))
     slot = schedule.slots[1]
-    if flat is None or flat[0] >= x.numel():  # one piece: f' stays in its own fresh buffer
-        buffers: list[Any] = [torch.empty_like(y) for _ in range(schedule.n_buffers)]
+    if flat is None or flat[0] >= x.numel():  # one piece: f' is written into its own fresh buffer
+        buffers = _whole_buffers(x, schedule.n_buffers)
+        held = schedule.slot_buffers[1]
+        if held >= 0:
+            buffers[held] = torch.empty_like(y)
         _run_chunk(schedule, x, params, y, buffers, values)
         d = y if slot == schedule.slots[0] and schedule.pinned != -1 else values[slot]
         if not (isinstance(d, torch.Tensor) and d.shape == x.shape):
@@ -305,6 +361,7 @@ def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequ
     return y, d
 
 
+@ignoring_fp_errors
 def backward_into(program: Program, x: torch.Tensor, params: Sequence[Any], grad: torch.Tensor, wanted: tuple[int, ...]) -> list[torch.Tensor]:
     """Gradients for the outputs ``wanted`` (1 = d/dx, 2+i = d/dparam_i) given ``grad`` = dL/df.
 
@@ -316,11 +373,13 @@ def backward_into(program: Program, x: torch.Tensor, params: Sequence[Any], grad
     values: list[Any] = [None] * len(program.instructions)
     n_sums = len(wanted) - 1 if with_x else len(wanted)
     acc = sum_dtype(x.dtype)
+    dots = n_sums > 0 and x.dtype in (torch.float32, torch.float64)
     sums: list[Any] = [None] * n_sums  # the first piece's sums, then added to
     gx = torch.empty_like(x, memory_format=torch.contiguous_format if x.is_contiguous() else torch.preserve_format) if with_x else None
     flat = _chunks(x, (grad,))
     if flat is None:
-        pieces = [(x, grad, gx if gx is not None else torch.empty_like(x), [torch.empty_like(x) for _ in range(schedule.n_buffers)])]
+        buffers = _whole_buffers(x, schedule.n_buffers + 1)
+        pieces = [(x, grad, gx if gx is not None else buffers[-1], buffers[:-1])]
     else:
         chunk, (xf, gf) = flat
         n = xf.numel()
@@ -338,12 +397,13 @@ def backward_into(program: Program, x: torch.Tensor, params: Sequence[Any], grad
             out = _SCRATCH.get(x.dtype, x.device, schedule.n_buffers, m)
         _run_chunk(schedule, xs, params, out, buffers, values)
         first = 1 if with_x else 0
+        gflat = gs.view(-1) if dots and gs.is_contiguous() else None
         for k, slot in enumerate(schedule.slots[first:]):
             d = out if slot == schedule.slots[0] else values[slot]
             c = schedule.scales[first + k]
             if isinstance(d, torch.Tensor) and d.shape == gs.shape:
-                if x.dtype in (torch.float32, torch.float64) and d.is_contiguous() and gs.is_contiguous():
-                    part = torch.dot(d.view(-1), gs.view(-1))  # one read of both, no product written
+                if gflat is not None and d.is_contiguous():
+                    part = torch.dot(d.view(-1), gflat)  # one read of both, no product written
                 else:
                     tmp = _SCRATCH.get(x.dtype, x.device, schedule.n_buffers + 1, m) if flat is not None else None
                     part = torch.sum(torch.mul(d, gs, out=tmp) if tmp is not None else d * gs, dtype=acc)
@@ -368,6 +428,7 @@ def can_run_into(x: Any, params: Sequence[Any]) -> bool:
     """Whether :func:`forward_into` / :func:`backward_into` apply: a plain floating-point strided
     ``x``, 0-dim parameters, and no tracing (``torch.compile`` and ``torch.export`` see the
     functional ops instead)."""
+    # tracing first: under torch.compile the checks below on a traced tensor would be traced too
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
         return False
     if type(x) is not torch.Tensor or not x.is_floating_point() or x.layout != torch.strided or _is_functorch_wrapped(x):
@@ -426,6 +487,8 @@ def run_steps(steps: tuple[Step, ...], out_slots: tuple[int, ...], x: Any, param
     return [values[s] for s in out_slots]
 
 
+_FUNCTORCH_WRAPPED = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+
+
 def _is_functorch_wrapped(x: torch.Tensor) -> bool:
-    check = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
-    return bool(check(x)) if check is not None else False
+    return bool(_FUNCTORCH_WRAPPED(x)) if _FUNCTORCH_WRAPPED is not None else False

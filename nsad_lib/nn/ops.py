@@ -314,18 +314,26 @@ def _pool() -> Any:
     return _POOL
 
 
+_DISPATCH_STACK_LEN = getattr(torch._C, "_len_torch_dispatch_stack", None)
+_FUNCTION_MODE_ENABLED = getattr(torch._C, "_is_torch_function_mode_enabled", None)
+
+
 def _modes_active() -> bool:
     """A Python dispatch or function mode is watching torch's ops (a profiler, a FLOP counter, a
     tracer): numpy's work would be invisible to it, so torch's kernels run instead."""
-    dispatch = getattr(torch._C, "_len_torch_dispatch_stack", None)
-    function = getattr(torch._C, "_is_torch_function_mode_enabled", None)
-    if dispatch is None or function is None:  # a torch without these: do not guess, keep torch's kernels
+    if _DISPATCH_STACK_LEN is None or _FUNCTION_MODE_ENABLED is None:  # a torch without these: keep torch's kernels
         return True
-    return bool(dispatch()) or bool(function())
+    return bool(_DISPATCH_STACK_LEN()) or bool(_FUNCTION_MODE_ENABLED())
 
 
 def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
-    """``into(out, a)`` computing numpy's ``name`` for float32 CPU tensors, else ``fallback``."""
+    """``into(out, a)`` computing numpy's ``name`` for float32 CPU tensors, else ``fallback``.
+
+    ``into.unchecked`` is the same without entering ``np.errstate`` on the calling thread: for
+    callers that already ignore floating-point errors around a whole run
+    (:func:`nsad_lib.nn.executor.ignoring_fp_errors`), where one ``errstate`` per run costs what one
+    per op did.
+    """
     import numpy as np
 
     ufunc = getattr(np, name)
@@ -334,27 +342,34 @@ def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
         with np.errstate(all="ignore"):  # inf and NaN results are values here, as in torch
             ufunc(src, out=dst)
 
-    def into(out: torch.Tensor, a: Any) -> Any:
-        if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device.type == "cpu"
-                and out.dtype == torch.float32 and a.layout == torch.strided and not a.is_conj() and not a.is_neg()
-                and numpy_simd(name) and not _modes_active()):
-            return fallback(out, a)
-        src, dst = a.detach().numpy(), out.numpy()
-        n = src.size
-        threads = torch.get_num_threads()
-        if threads > 1 and n >= NUMPY_PARALLEL_MIN and src.flags.c_contiguous and dst.flags.c_contiguous:
-            flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
-            step = -(-n // threads)
-            parts = [slice(i, min(i + step, n)) for i in range(0, n, step)]
-            pool = _pool()
-            futures = [pool.submit(apply, flat_src[sl], flat_dst[sl]) for sl in parts[1:]]
-            apply(flat_src[parts[0]], flat_dst[parts[0]])  # the calling thread takes the first part
-            for future in futures:
-                future.result()
-        else:
-            apply(src, dst)
-        return out
+    def make(checked: bool) -> Callable[..., Any]:
+        def into(out: torch.Tensor, a: Any) -> Any:
+            # (a real tensor is never a conjugate view; a negative view is checked)
+            if not (numpy_simd(name) and isinstance(a, torch.Tensor) and a.dtype == torch.float32 and out.dtype == torch.float32
+                    and a.is_cpu and a.layout == torch.strided and not a.is_neg() and not _modes_active()):
+                return fallback(out, a)
+            src, dst = (a.detach() if a.requires_grad else a).numpy(), out.numpy()
+            n = src.size
+            if n >= NUMPY_PARALLEL_MIN and torch.get_num_threads() > 1 and src.flags.c_contiguous and dst.flags.c_contiguous:
+                threads = torch.get_num_threads()
+                flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
+                step = -(-n // threads)
+                parts = [slice(i, min(i + step, n)) for i in range(0, n, step)]
+                pool = _pool()  # (pool threads do not share this thread's errstate: apply sets it)
+                futures = [pool.submit(apply, flat_src[sl], flat_dst[sl]) for sl in parts[1:]]
+                apply(flat_src[parts[0]], flat_dst[parts[0]])  # the calling thread takes the first part
+                for future in futures:
+                    future.result()
+            elif checked:
+                apply(src, dst)
+            else:
+                ufunc(src, out=dst)
+            return out
 
+        return into
+
+    into = make(True)
+    into.unchecked = make(False)  # type: ignore[attr-defined]
     return into
 
 
