@@ -292,8 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.markdown_from.with_suffix('.md')}")
         return 0
     if args.kernels or args.tanh:
-        stem_name, measure = ("training_kernels", unary_kernels) if args.kernels else ("training_tanh", tanh_kernels)
-        report = kernel_report(measure, args.threads or [1], args.repeats or 7)
+        stem_name, kernels = ("training_kernels", unary_kernels) if args.kernels else ("training_tanh", tanh_kernels)
+        report = kernel_report(kernels, args.threads or [1], args.repeats or 7)
         stem = output_stem(stem_name, args.out, args.update_results)
         stem.parent.mkdir(parents=True, exist_ok=True)
         stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")

@@ -80,3 +80,20 @@ def test_benchmarks_write_untracked_by_default_and_committed_results_only_on_req
         assert ignored.returncode == 0, f"{probe} is not gitignored"
     assert _paths.output_stem("import_time", None, False) == _paths.LOCAL / "import_time"
     assert _paths.output_stem("x", tmp_path / "y", True) == tmp_path / "y"
+
+
+def test_training_benchmark_runs_end_to_end_and_reports_ratios(tmp_path):
+    # the epoch mode once failed before measuring anything (a name its kernel mode rebound)
+    import json
+
+    import training  # noqa: E402  (benchmarks/training.py)
+
+    stem = tmp_path / "epoch"
+    argv = ["--rows", "2048", "--repeats", "1", "--warmup", "0", "--networks", "light", "--threads", "1",
+            "--entries", "spambase-v1", "--out", str(stem)]
+    assert training.main(argv) == 0
+    report = json.loads(stem.with_suffix(".json").read_text())
+    ratios = report["runs"]["light@1"]["ratio"]
+    assert set(ratios) == {"relu", "gelu", "spambase-v1"}
+    assert ratios["relu"]["relu"] == 1.0 and ratios["spambase-v1"]["relu"] > 0
+    assert "spambase-v1" in stem.with_suffix(".md").read_text()
