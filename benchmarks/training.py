@@ -13,6 +13,7 @@ rotating order, and a ratio is the median over rounds (warm-up rounds dropped). 
     python benchmarks/training.py            # full run: 5 rounds, 1 and 2 threads (~5-10 min, 2 cores)
     python benchmarks/training.py --quick    # 20,000 rows, 3 rounds, 1 thread (< 1 min)
     python benchmarks/training.py --networks light --threads 1 --entries gelu-v1 forest-v1
+    python benchmarks/training.py --threads 1 --floor   # + hand-written eager floors (benchmarks/_floor.py)
     python benchmarks/training.py --tanh --threads 1 2   # the eager float32 tanh kernels side by side
     python benchmarks/training.py --kernels --threads 1 2   # sin/cos/tan/tanh/exp/log: library vs torch
     python benchmarks/training.py --markdown-from benchmarks/results/training.json   # rewrite the table only
@@ -102,7 +103,9 @@ class Trainer:
 
 
 def measure(network: str, specs: list[str], X: torch.Tensor, y: torch.Tensor, args: argparse.Namespace) -> dict[str, Any]:
-    trainers = {s: Trainer(network, activation_factory(s), X, y, args.batch, args.seed) for s in specs}
+    from _floor import FLOORS
+
+    trainers = {s: Trainer(network, FLOORS.get(s) or activation_factory(s), X, y, args.batch, args.seed) for s in specs}
     times: dict[str, list[float]] = {s: [] for s in specs}
     rounds = args.warmup + args.repeats
     for r in range(rounds):
@@ -258,7 +261,8 @@ def markdown(report: dict[str, Any]) -> str:
                   f"| activation | / ReLU | (min-max) | / GELU | epoch ms | <= {TARGET}x ReLU |", "|---|---:|---:|---:|---:|---|"]
         for s, ratio in res["ratio"].items():
             lo, hi = ratio["relu_range"]
-            ok = "(reference)" if s in REFERENCES else ("yes" if ratio["relu"] <= TARGET else "**no**")
+            reference = s in REFERENCES or s.startswith("floor:")
+            ok = "(reference)" if reference else ("yes" if ratio["relu"] <= TARGET else "**no**")
             lines.append(f"| {s} | {ratio['relu']:.2f} | {lo:.2f}-{hi:.2f} | {ratio['gelu']:.2f} | "
                          f"{res['epoch_s'][s] * 1000:.0f} | {ok} |")
         lines.append("")
@@ -284,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only time the eager float32 tanh kernels side by side (1024x64, 4096x1024)")
     ap.add_argument("--kernels", action="store_true",
                     help="only time the eager float32 sin/cos/tan/tanh/exp/log kernels against torch's (1024x64, 4096x1024)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time hand-written eager versions of spambase-v1 and forest-v1 (benchmarks/_floor.py)")
     ap.add_argument("--markdown-from", type=Path, metavar="JSON",
                     help="only rewrite the .md beside a results .json from it (no measuring)")
     args = ap.parse_args(argv)
@@ -311,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     threads = args.threads or ([1] if args.quick else [1, 2])
     entries = args.entries or [e.id for e in list_entries()]
     specs = [*REFERENCES, *[e for e in entries if e not in REFERENCES]]
+    if args.floor:
+        from _floor import FLOORS
+
+        specs += list(FLOORS)
     X, y = synthetic(args.rows, args.features, args.seed)
     X, y = X.to(args.device), y.to(args.device)
     report: dict[str, Any] = {
@@ -324,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         for network in args.networks:
             res = measure(network, specs, X, y, args)
             report["runs"][f"{network}@{n}"] = res
-            worst = max((r["relu"], s) for s, r in res["ratio"].items() if s not in REFERENCES)
+            worst = max((r["relu"], s) for s, r in res["ratio"].items() if s not in REFERENCES and not s.startswith("floor:"))
             print(f"{network}, {n} thread(s): ReLU {res['epoch_s']['relu'] * 1000:.0f} ms; GELU {res['ratio']['gelu']['relu']:.2f}x; "
                   f"worst entry {worst[1]} {worst[0]:.2f}x", flush=True)
             for s, r in res["ratio"].items():
