@@ -37,6 +37,7 @@ from nsad_lib.nn.executor import (
     forward_into,
     forward_with_derivative_into,
     functional_steps,
+    is_functorch_wrapped,
     run_program,
     run_steps,
     saves_derivative,
@@ -128,7 +129,10 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
             wanted = tuple(i + 1 for i, need in enumerate(needs) if need)
             if not wanted:
                 return (None,) * len(needs)
-            fused = eager(x, ctx.params) and grad_out.dtype == x.dtype and grad_out.shape == x.shape
+            # grad_out may be batched (jacobian(vectorize=True) vmaps the backward over it): the
+            # buffers and out= forms of the fused backward are for plain tensors only
+            fused = (eager(x, ctx.params) and grad_out.dtype == x.dtype and grad_out.shape == x.shape
+                     and type(grad_out) is torch.Tensor and not is_functorch_wrapped(grad_out))
             if fused:  # grad_out * f'(x) and the parameter sums computed chunk by chunk
                 values = iter(backward_into(program, x, ctx.params, grad_out, wanted))
             else:

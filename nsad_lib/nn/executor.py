@@ -431,7 +431,7 @@ def can_run_into(x: Any, params: Sequence[Any]) -> bool:
     # tracing first: under torch.compile the checks below on a traced tensor would be traced too
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
         return False
-    if type(x) is not torch.Tensor or not x.is_floating_point() or x.layout != torch.strided or _is_functorch_wrapped(x):
+    if type(x) is not torch.Tensor or not x.is_floating_point() or x.layout != torch.strided or is_functorch_wrapped(x):
         return False
     for p in params:
         if not isinstance(p, torch.Tensor) or p.dim() != 0 or p.is_complex():
@@ -490,5 +490,13 @@ def run_steps(steps: tuple[Step, ...], out_slots: tuple[int, ...], x: Any, param
 _FUNCTORCH_WRAPPED = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
 
 
-def _is_functorch_wrapped(x: torch.Tensor) -> bool:
-    return bool(_FUNCTORCH_WRAPPED(x)) if _FUNCTORCH_WRAPPED is not None else False
+_LEGACY_BATCHED = getattr(torch._C._functorch, "is_legacy_batchedtensor", None)
+
+
+def is_functorch_wrapped(x: torch.Tensor) -> bool:
+    """Whether ``x`` is a functorch wrapper (vmap's batched tensors, torch.func's grad levels) or a
+    batched tensor of the older vmap that ``torch.autograd.functional.jacobian(vectorize=True)``
+    runs: out= forms into plain buffers cannot take either."""
+    if _FUNCTORCH_WRAPPED is not None and _FUNCTORCH_WRAPPED(x):
+        return True
+    return bool(_LEGACY_BATCHED(x)) if _LEGACY_BATCHED is not None else False
