@@ -89,12 +89,55 @@ def test_double_backward_of_saved_derivative() -> None:
 
 
 def test_double_backward_without_the_input_is_a_clear_error() -> None:
+    # second order with respect to a parameter (a Hessian-vector product of the weights): the
+    # input depends on parameters only, so the activation saved f'(x) and dropped x
     act = SymbolicActivation("x*erf(x) + cos(x)").double()
-    leaf = torch.randn(9, dtype=torch.float64, requires_grad=True)
-    y = act(leaf * 2)  # the input (leaf * 2) is referenced by nobody after this line
+    weight = torch.nn.Parameter(torch.randn(9, dtype=torch.float64))
+    y = act(weight * 2)  # the input (weight * 2) is referenced by nobody after this line
     gc.collect()
-    with pytest.raises(RuntimeError, match="double backward"):
-        torch.autograd.grad(y.sum(), leaf, create_graph=True)
+    with pytest.raises(RuntimeError, match="second_order=True"):
+        torch.autograd.grad(y.sum(), weight, create_graph=True)
+    act.second_order = True  # saves x: the same double backward works
+    y = act(weight * 2)
+    gc.collect()
+    (g,) = torch.autograd.grad(y.sum(), weight, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), weight)
+    w = weight.detach().requires_grad_()
+    (gw,) = torch.autograd.grad(act.forward_composed(w * 2).sum(), w, create_graph=True)
+    (hw,) = torch.autograd.grad(gw.sum(), w)
+    torch.testing.assert_close(h, hw)
+    assert "second_order=True" in repr(act)
+
+
+@pytest.mark.parametrize("spec", ["spambase-v1", "hajbi2026-higgs-fig-v1", "hajbi2026-higgs-readme-v1"])
+def test_physics_informed_loss_through_a_sequential_network(spec: str) -> None:
+    """Derivatives of the output with respect to the input, then a backward through them, in an
+    nn.Sequential (nobody holds the pre-activations): the frozen formulas save x there."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(1, 16), nsad_lib.get(spec), torch.nn.Linear(16, 1)).double()
+    x = torch.linspace(-1, 1, 32, dtype=torch.float64).reshape(-1, 1).requires_grad_()
+
+    def loss_of(model: torch.nn.Module) -> torch.Tensor:
+        u = model(x)
+        (du,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+        return (du**2).mean() + (u**2).mean()
+
+    loss_of(net).backward()
+    got = [p.grad.clone() for p in net.parameters()]
+    reference = torch.nn.Sequential(net[0], _Composed(net[1]), net[2])
+    net.zero_grad()
+    loss_of(reference).backward()
+    for a, b in zip(got, [p.grad for p in net.parameters()]):
+        torch.testing.assert_close(a, b)
+
+
+class _Composed(torch.nn.Module):
+    def __init__(self, act: SymbolicActivation) -> None:
+        super().__init__()
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act.forward_composed(x)
 
 
 def test_tanh_into_float32_accuracy() -> None:

@@ -67,9 +67,45 @@ def _output_sets(n_params: int) -> list[tuple[int, ...]]:
     return [(1,), everything, everything[1:]]
 
 
+#: Upstream autograd nodes :func:`_input_needs_gradient` visits before it stops looking (and
+#: keeps the input, the safe choice): the activations of a small network see a few dozen.
+INPUT_SEARCH_NODES = 256
+
+
+def _input_needs_gradient(x: torch.Tensor) -> bool:
+    """Whether ``x`` depends on a tensor that needs a gradient and is not an ``nn.Parameter``: the
+    network's input in a physics-informed loss (derivatives of the output with respect to the
+    input, then a backward through them) or a gradient penalty. Such losses differentiate the
+    activation's backward again (``create_graph=True``), which needs the input. A walk over the
+    graph upstream of ``x`` (a few microseconds in a small network); past
+    :data:`INPUT_SEARCH_NODES` nodes it answers True."""
+    stack = [x.grad_fn]
+    seen: set[Any] = set()
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        for upstream, _ in node.next_functions:
+            if upstream is None or upstream in seen:
+                continue
+            seen.add(upstream)
+            if len(seen) > INPUT_SEARCH_NODES:
+                return True
+            leaf = getattr(upstream, "variable", None)  # AccumulateGrad: a leaf that needs a gradient
+            if leaf is not None:
+                if not isinstance(leaf, nn.Parameter):
+                    return True
+                continue
+            stack.append(upstream)
+    return False  # (x itself a leaf: its owner holds it, the weak reference below finds it)
+
+
 @functools.lru_cache(maxsize=512)
-def _autograd_function(program: Program) -> type[torch.autograd.Function]:
+def _autograd_function(program: Program, second_order: bool = False) -> type[torch.autograd.Function]:
     """One autograd.Function class per program (class attributes are constants to dynamo).
+
+    With ``second_order`` the forward always saves the input (never f'(x)), so a double backward
+    never needs the caller to hold the input.
 
     Eagerly, forward and backward write intermediates into reused scratch buffers
     (:func:`nsad_lib.nn.executor.forward_into`, :func:`~nsad_lib.nn.executor.backward_into`); under ``torch.compile`` they are traced as plain
@@ -81,7 +117,7 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
         (wanted, fast): functional_steps(program, wanted, fast) for wanted in _output_sets(program.n_params) for fast in (False, True)
     }
 
-    save_derivative = saves_derivative(program)
+    save_derivative = saves_derivative(program) and not second_order
 
     def eager(x: torch.Tensor, params: tuple[Any, ...]) -> bool:
         # write into reused buffers unless tracing, recording a graph (double backward), or
@@ -95,9 +131,11 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
             ctx.derivative = False
             if eager(x, params):
                 needs = ctx.needs_input_grad
-                if save_derivative and needs[0] and not any(needs[1:]):
+                if save_derivative and needs[0] and not any(needs[1:]) and not _input_needs_gradient(x):
                     # no constant needs a gradient: compute f and f' together and keep f'(x)
-                    # (still one saved tensor); the backward is one multiply
+                    # (still one saved tensor); the backward is one multiply. Not where the
+                    # input depends on a non-parameter that needs a gradient (a physics-informed
+                    # loss will differentiate the backward again, and that needs x)
                     y, d = forward_with_derivative_into(program, x, params)
                     ctx.save_for_backward(d)
                     ctx.derivative = True
@@ -122,7 +160,8 @@ def _autograd_function(program: Program) -> type[torch.autograd.Function]:
                 if x is None or x._version != ctx.input_version:
                     raise RuntimeError(
                         "double backward through a nsad-lib activation without trainable constants needs its input "
-                        "unchanged and still referenced (it saves f'(x), not x); keep a reference to the input"
+                        "unchanged and still referenced (it saved f'(x), not x); keep a reference to the input, or "
+                        "build the activation with second_order=True (set act.second_order = True), which saves x"
                     )
             else:
                 (x,) = ctx.saved_tensors
@@ -237,6 +276,12 @@ class SymbolicActivation(nn.Module):
         builtin: a formula that is exactly a torch built-in (ReLU, GELU, SiLU, sigmoid, softplus;
             :mod:`nsad_lib.nn.builtins`) runs torch's own kernel; ``False`` keeps the formula's
             program (for comparisons).
+        second_order: always save the input for the backward. By default a formula without
+            trainable constants may save f'(x) instead (faster); a double backward
+            (``create_graph=True``) then needs the input still referenced by the caller. Inputs
+            that depend on a non-parameter needing a gradient (the network input of a
+            physics-informed loss, a gradient penalty) save x anyway; set this for other
+            second-order uses (Hessians with respect to the parameters). Also an attribute.
     """
 
     def __init__(
@@ -248,6 +293,7 @@ class SymbolicActivation(nn.Module):
         compile: bool = False,
         name: str | None = None,
         builtin: bool = True,
+        second_order: bool = False,
     ) -> None:
         super().__init__()
         if isinstance(formula, Formula):
@@ -258,6 +304,7 @@ class SymbolicActivation(nn.Module):
         self.formula = formula
         self.name = name
         self.trainable = bool(trainable)
+        self.second_order = bool(second_order)
         self._names = formula.parameter_names
         for pname, value in formula.parameters.items():
             if hasattr(self, pname):
@@ -292,6 +339,7 @@ class SymbolicActivation(nn.Module):
         self._forward_steps = self._function.forward_steps  # type: ignore[attr-defined]
         self._builtin = builtin_kernel(self.formula) if state.get("_use_builtin", True) else None
         self._use_builtin = state.get("_use_builtin", True)
+        self.second_order = state.get("second_order", False)  # (pickled before it existed)
         self._compiled = _compiled_entry(self._program) if compiled else None
 
     def _params(self) -> list[torch.Tensor]:
@@ -306,7 +354,8 @@ class SymbolicActivation(nn.Module):
     def _forward_eager(self, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
         if not _is_exporting():
             if _needs_graph(x, params):
-                return self._function.apply(x, *params)
+                function = _autograd_function(self._program, True) if self.second_order else self._function
+                return function.apply(x, *params)
             if can_run_into(x, params):  # nothing to record: write into reused buffers
                 return forward_into(self._program, x, params)
         # traced (export, or a torch.compile of the enclosing model): plain ops from immutable
@@ -352,6 +401,8 @@ class SymbolicActivation(nn.Module):
             parts.insert(0, f"id={self.name!r}")
         if self._compiled is not None:
             parts.append("compiled=True")
+        if self.second_order:
+            parts.append("second_order=True")
         if self._builtin is not None:
             parts.append(f"kernel='torch {self._builtin[0]}'")
         return ", ".join(parts)
