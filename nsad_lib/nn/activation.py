@@ -30,6 +30,7 @@ from torch import nn
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula.expression import Formula
 from nsad_lib.formula.program import Program, compile_program
+from nsad_lib.nn import executor
 from nsad_lib.nn.builtins import builtin_kernel
 from nsad_lib.nn.executor import (
     backward_into,
@@ -118,6 +119,10 @@ def _autograd_function(program: Program, second_order: bool = False) -> type[tor
     }
 
     save_derivative = saves_derivative(program) and not second_order
+    # small inputs (at most executor.SMALL_BYTES) save f' even where it costs as much as the
+    # backward's re-evaluation: the backward is then one multiply instead of a run of the
+    # program (in a Light-network epoch 3*x + sin(x) measured 366 us a step against 443)
+    may_save_derivative = not second_order
 
     def eager(x: torch.Tensor, params: tuple[Any, ...]) -> bool:
         # write into reused buffers unless tracing, recording a graph (double backward), or
@@ -131,7 +136,8 @@ def _autograd_function(program: Program, second_order: bool = False) -> type[tor
             ctx.derivative = False
             if eager(x, params):
                 needs = ctx.needs_input_grad
-                if save_derivative and needs[0] and not any(needs[1:]) and not _input_needs_gradient(x):
+                joint = save_derivative or (may_save_derivative and x.numel() * x.element_size() <= executor.SMALL_BYTES)
+                if joint and needs[0] and not any(needs[1:]) and not _input_needs_gradient(x):
                     # no constant needs a gradient: compute f and f' together and keep f'(x)
                     # (still one saved tensor); the backward is one multiply. Not where the
                     # input depends on a non-parameter that needs a gradient (a physics-informed
