@@ -26,6 +26,7 @@ from typing import Any, Mapping
 import sympy as sp
 import torch
 from torch import nn
+from torch.autograd import forward_ad as _forward_ad
 
 from nsad_lib.errors import FormulaError
 from nsad_lib.formula.expression import Formula
@@ -204,6 +205,76 @@ def _autograd_function(program: Program, second_order: bool = False) -> type[tor
     return SymbolicFunction
 
 
+@functools.lru_cache(maxsize=512)
+def _transform_function(program: Program) -> type[torch.autograd.Function]:
+    """The autograd.Function used under ``torch.func`` transforms (``grad``, ``jacrev``, ``vmap``
+    of them, ``hessian``): functorch needs ``setup_context`` and a vmap rule, and every tensor the
+    backward reads saved through ``save_for_backward``. Plain composed ops only (no buffers, no
+    f'(x) saved), so the backward can itself be differentiated and batched."""
+    forward_steps = functional_steps(program, (0,))
+
+    class SymbolicTransformFunction(torch.autograd.Function):
+        generate_vmap_rule = True
+
+        @staticmethod
+        def forward(x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+            return run_steps(forward_steps[0], forward_steps[1], x, params)[0]
+
+        @staticmethod
+        def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+            ctx.save_for_backward(*inputs)
+            ctx.save_for_forward(*inputs)
+
+        @staticmethod
+        def jvp(ctx: Any, *tangents: torch.Tensor | None) -> torch.Tensor:
+            # forward mode (jacfwd, hessian = jacfwd(jacrev)): f'(x)*dx + sum_i df/dp_i * dp_i
+            x, *params = ctx.saved_tensors
+            wanted = tuple(i + 1 for i, t in enumerate(tangents) if t is not None)
+            if not wanted:
+                return torch.zeros_like(x)
+            steps = functional_steps(program, wanted)
+            result: Any = 0.0
+            for tangent, d in zip([t for t in tangents if t is not None], run_steps(steps[0], steps[1], x, params)):
+                result = result + tangent * d
+            if not (isinstance(result, torch.Tensor) and result.shape == x.shape):
+                result = result + torch.zeros_like(x)  # constant partials: broadcast to f's shape
+            return result  # type: ignore[no-any-return]
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+            x, *params = ctx.saved_tensors
+            needs = ctx.needs_input_grad
+            wanted = tuple(i + 1 for i, need in enumerate(needs) if need)
+            if not wanted:
+                return (None,) * len(needs)
+            steps = functional_steps(program, wanted)
+            values = iter(run_steps(steps[0], steps[1], x, params))
+            grads: list[torch.Tensor | None] = []
+            for i, need in enumerate(needs):
+                if not need:
+                    grads.append(None)
+                elif i == 0:
+                    grads.append(grad_out * next(values))
+                else:
+                    grads.append(_param_grad(grad_out, next(values), params[i - 1]))
+            return tuple(grads)
+
+    return SymbolicTransformFunction
+
+
+_TRANSFORMS_ACTIVE = getattr(torch._C, "_are_functorch_transforms_active", None)
+
+
+def _forward_ad_active() -> bool:
+    """A forward-mode AD level is open (``torch.autograd.forward_ad.dual_level``): dual tensors
+    need the jvp rule that only the transform function has."""
+    return getattr(_forward_ad, "_current_level", -1) >= 0
+
+
+def _transforms_active() -> bool:
+    return bool(_TRANSFORMS_ACTIVE()) if _TRANSFORMS_ACTIVE is not None else False
+
+
 def _needs_graph(x: torch.Tensor, params: tuple[torch.Tensor, ...]) -> bool:
     return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
 
@@ -359,6 +430,8 @@ class SymbolicActivation(nn.Module):
 
     def _forward_eager(self, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
         if not _is_exporting():
+            if _transforms_active() or _forward_ad_active():  # torch.func transforms, dual numbers
+                return _transform_function(self._program).apply(x, *params)
             if _needs_graph(x, params):
                 function = _autograd_function(self._program, True) if self.second_order else self._function
                 return function.apply(x, *params)
@@ -373,7 +446,7 @@ class SymbolicActivation(nn.Module):
         if self._builtin is not None:  # the formula is exactly this torch built-in
             return self._builtin[1](x)
         params = self._params()
-        if self._compiled is not None and not _is_exporting():
+        if self._compiled is not None and not _is_exporting() and not _transforms_active():
             return self._compiled(x, *params)
         return self._forward_eager(x, *params)
 
