@@ -68,13 +68,15 @@ class _Schedule:
     slot_buffers: tuple[int, ...]  # buffer holding output k's value at the end (_OUT, or -1: none)
 
 
-def _fold_scales(instructions: Sequence[Any], slots: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+def _fold_scales(instructions: Sequence[Any], slots: tuple[int, ...], first: int = 0) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Outputs of the form c*v (a final negation or constant factor) as v and c, where v is
     not needed otherwise: the caller applies c for free (in its multiply by the incoming
-    gradient, or to a parameter's sum)."""
+    gradient, or to a parameter's sum). Outputs before ``first`` are left as they are."""
     slots_out = list(slots)
     scales = [1.0] * len(slots)
     for k, slot in enumerate(slots):
+        if k < first:
+            continue
         op, args, _ = instructions[slot]
         if op == "neg":
             inner, c = args[0], -1.0
@@ -92,15 +94,16 @@ def _fold_scales(instructions: Sequence[Any], slots: tuple[int, ...]) -> tuple[t
     return tuple(slots_out), tuple(scales)
 
 
-def _schedule(program: Program, outputs: tuple[int, ...], fold_scale: bool = False) -> _Schedule:
+def _schedule(program: Program, outputs: tuple[int, ...], fold_scale: bool = False, fold_from: int = 0) -> _Schedule:
     """Buffer assignment for ``outputs`` (cached on the program).
 
     Output ``outputs[0]`` is pinned: its instruction writes into the caller's output slice.
     Other outputs (parameter derivatives) live in scratch buffers until the caller reads them.
     With ``fold_scale`` a final negation or constant factor of an output is left to the caller
-    (the backward folds it into its multiply by the incoming gradient, or into a sum).
+    (the backward folds it into its multiply by the incoming gradient, or into a sum), for
+    the outputs from index ``fold_from`` on.
     """
-    key = ("into", outputs, fold_scale)
+    key = ("into", outputs, fold_scale, fold_from)
     cached = program.cache.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -108,7 +111,7 @@ def _schedule(program: Program, outputs: tuple[int, ...], fold_scale: bool = Fal
     slots = tuple(program.outputs[o] for o in outputs)
     scales = (1.0,) * len(slots)
     if fold_scale:
-        slots, scales = _fold_scales(instructions, slots)
+        slots, scales = _fold_scales(instructions, slots, fold_from)
     order, frees = plan_slots(instructions, slots)
     first = slots[0]
     depends: dict[int, bool] = {}  # slot -> is a tensor the size of x
@@ -325,10 +328,12 @@ def saves_derivative(program: Program) -> bool:
 
 
 @ignoring_fp_errors
-def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(f(x), f'(x)) in one pass over the program (shared subexpressions once); allocates the two
-    results only. Same conditions as :func:`forward_into`."""
-    schedule = _schedule(program, (0, 1))
+def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """(f(x), d, c) with f'(x) = c*d, in one pass over the program (shared subexpressions once);
+    allocates the two results only. A final negation or constant factor of f' is left to the
+    caller (``c``), who folds it into the backward's multiply: one pass fewer. Same conditions as
+    :func:`forward_into`."""
+    schedule = _schedule(program, (0, 1), fold_scale=True, fold_from=1)
     values: list[Any] = [None] * len(program.instructions)
     fmt = torch.contiguous_format if x.is_contiguous() else torch.preserve_format
     y = torch.empty_like(x, memory_format=fmt)
@@ -343,7 +348,7 @@ def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequ
         d = y if slot == schedule.slots[0] and schedule.pinned != -1 else values[slot]
         if not (isinstance(d, torch.Tensor) and d.shape == x.shape):
             d = torch.empty_like(y).copy_(torch.as_tensor(d, dtype=x.dtype, device=x.device).expand_as(y))
-        return y, d
+        return y, d, schedule.scales[1]
     d = torch.empty_like(y)
     chunk, (xf, yf, df) = flat[0], (*flat[1], d.view(-1))
     n = xf.numel()
@@ -358,7 +363,7 @@ def forward_with_derivative_into(program: Program, x: torch.Tensor, params: Sequ
             target.copy_(value)
         else:
             target.fill_(value)
-    return y, d
+    return y, d, schedule.scales[1]
 
 
 @ignoring_fp_errors

@@ -213,11 +213,12 @@ def _addcmul_into(out: torch.Tensor, a: Any, b: Any, c: Any, v: float) -> Any:
         a = scalar_like(a, out)
     # a + v*p*t with a 0-dim parameter p (e.g. 1 + b*(1 - tanh(x)**2)): torch.add with alpha runs
     # the fast scalar loop; addcmul broadcasting two 0-dim operands is about 2.5x slower on CPU
-    for scalar, tensor in ((b, c), (c, b)):
-        if tensor.shape == out.shape:
-            value = _cpu_scalar(scalar)
-            if value is not None:
-                return torch.add(a, tensor, alpha=v * value, out=out)
+    if b.dim() == 0 or c.dim() == 0:
+        for scalar, tensor in ((b, c), (c, b)):
+            if tensor.shape == out.shape:
+                value = _cpu_scalar(scalar)
+                if value is not None:
+                    return torch.add(a, tensor, alpha=v * value, out=out)
     return torch.addcmul(a, b, c, value=v, out=out)
 
 
@@ -326,6 +327,9 @@ def _modes_active() -> bool:
     return bool(_DISPATCH_STACK_LEN()) or bool(_FUNCTION_MODE_ENABLED())
 
 
+_F32, _STRIDED = torch.float32, torch.strided
+
+
 def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
     """``into(out, a)`` computing numpy's ``name`` for float32 CPU tensors, else ``fallback``.
 
@@ -345,8 +349,8 @@ def _numpy_into(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
     def make(checked: bool) -> Callable[..., Any]:
         def into(out: torch.Tensor, a: Any) -> Any:
             # (a real tensor is never a conjugate view; a negative view is checked)
-            if not (numpy_simd(name) and isinstance(a, torch.Tensor) and a.dtype == torch.float32 and out.dtype == torch.float32
-                    and a.is_cpu and a.layout == torch.strided and not a.is_neg() and not _modes_active()):
+            if not (isinstance(a, torch.Tensor) and a.dtype is _F32 and out.dtype is _F32 and a.is_cpu
+                    and a.layout is _STRIDED and numpy_simd(name) and not a.is_neg() and not _modes_active()):
                 return fallback(out, a)
             src, dst = (a.detach() if a.requires_grad else a).numpy(), out.numpy()
             n = src.size
