@@ -10,10 +10,11 @@ Every elementwise instruction reads and writes a tensor the size of the input, s
 activation costs roughly (number of passes) x (memory traffic + allocation). Outside autograd
 (inside the custom autograd.Function, or under no_grad) intermediates belong to us: each
 instruction writes into the buffer of an operand that dies there, or into a buffer freed
-earlier, through the ops' ``out=`` forms. On CPU, dense tensors are processed in chunks whose
-scratch buffers are cached per thread (a few MiB), so an activation of any size allocates
-only its result (and, in the backward, the input's gradient): no full-size temporaries, and
-no fresh pages to fault in. The backward multiplies by the incoming gradient chunk by chunk,
+earlier, through the ops' ``out=`` forms. On CPU, small inputs (:data:`SMALL_BYTES`) run whole
+on buffers kept per thread and shape, and larger dense tensors in chunks whose scratch buffers
+are cached per thread (a few MiB), so an activation of any size allocates only its result
+(and, in the backward, the input's gradient): no full-size temporaries, and no fresh pages to
+fault in. The backward multiplies by the incoming gradient chunk by chunk,
 with a trailing constant factor of the derivative folded into that multiply.
 
 Schedules and step tuples derived from a program are memoised in its ``cache``.
@@ -49,10 +50,11 @@ CHUNK_BYTES = 1 << 22
 #: region can wait for a descheduled thread, so fewer, longer regions win over cache reuse.
 CHUNK_BYTES_THREADED = 1 << 24
 #: Inputs of at most this many bytes (a 1024 x 64 float32 batch) run as one piece on whole
-#: tensors with fresh buffers: a small network's activation is a few microseconds of arithmetic,
-#: so the flat views, chunk loop and scratch lookups of the chunked path were a large part of its
-#: cost. Above it fresh buffers lose: at 1024 x 200 (800 KiB) they measured 1.3-1.6x the
-#: chunked path's scratch buffers (the allocator returns and faults in their pages again).
+#: tensors, their intermediates in buffers kept per thread and shape (:func:`_whole_buffers`): a
+#: small network's activation is a few microseconds of arithmetic, so the flat views, chunk loop
+#: and scratch lookups of the chunked path were a large part of its cost. (Larger inputs keep the
+#: chunked path; when whole runs still took fresh buffers, at 1024 x 200 they measured 1.3-1.6x
+#: the chunked path.)
 SMALL_BYTES = 1 << 18
 #: Shapes whose whole-tensor buffers are kept per thread (:meth:`_Scratch.shaped`).
 WHOLE_SHAPES = 16
@@ -251,11 +253,11 @@ def ignoring_fp_errors(fn: _F) -> _F:
 def _whole_buffers(x: torch.Tensor, n: int) -> list[Any]:
     """``n`` buffers shaped like ``x`` for a run on the whole tensor.
 
-    On CPU they are views of the per-thread scratch buffers, whose pages are already faulted
-    in: a fresh 256 KiB tensor is a fresh ``mmap`` once other allocations (a network's layers)
-    run in between, and in a training step each measured 8-17x the op writing into it (a 7 us
-    add took 78 us on a fresh 1024 x 64 buffer). Elsewhere (CUDA's caching allocator) fresh
-    tensors. Nothing written here may be returned to the caller: results get their own tensors.
+    On CPU, buffers kept per thread and shape (:meth:`_Scratch.shaped`), so a call allocates only
+    what it returns: in a training step the first op writing a fresh 1024 x 64 intermediate
+    measured 78-130 us where the same op takes 7-11 us (profiler reading; fresh memory is cold).
+    Elsewhere (CUDA's caching allocator) fresh tensors. Nothing written here may be returned to
+    the caller: results get their own tensors.
     """
     if x.device.type != "cpu":
         return [torch.empty_like(x) for _ in range(n)]
@@ -264,7 +266,7 @@ def _whole_buffers(x: torch.Tensor, n: int) -> list[Any]:
 
 def _chunks(x: torch.Tensor, others: Sequence[torch.Tensor]) -> tuple[int, list[torch.Tensor]] | None:
     """Chunk length and flat views for dense CPU tensors of one layout (else None: whole tensors,
-    each intermediate in a fresh buffer).
+    intermediates in :func:`_whole_buffers`).
 
     Scratch buffers for a chunk come from a per-thread cache, so repeated calls neither allocate
     nor page-fault; the cache holds a few buffers of at most twice the chunk size. Inputs of at
@@ -493,8 +495,6 @@ def run_steps(steps: tuple[Step, ...], out_slots: tuple[int, ...], x: Any, param
 
 
 _FUNCTORCH_WRAPPED = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
-
-
 _LEGACY_BATCHED = getattr(torch._C._functorch, "is_legacy_batchedtensor", None)
 
 
