@@ -97,3 +97,22 @@ def test_training_benchmark_runs_end_to_end_and_reports_ratios(tmp_path):
     assert set(ratios) == {"relu", "gelu", "spambase-v1"}
     assert ratios["relu"]["relu"] == 1.0 and ratios["spambase-v1"]["relu"] > 0
     assert "spambase-v1" in stem.with_suffix(".md").read_text()
+
+
+def test_hand_written_floors_compute_the_registry_formulas():
+    # benchmarks/_floor.py is only a fair floor if it computes what the library computes
+    import _floor
+
+    for spec, trainable in (("spambase-v1", False), ("forest-v1", True)):
+        floor = _floor.FLOORS[f"floor:{spec}"]()
+        lib = nsad_lib.get(spec, trainable=trainable)
+        x = (torch.randn(512, 64, generator=torch.Generator().manual_seed(0)) * 2).requires_grad_()
+        g = torch.randn(512, 64, generator=torch.Generator().manual_seed(1))
+        got = floor(x)
+        want = lib(x)
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+        got_grads = torch.autograd.grad(got, [x, *floor.parameters()], g)
+        want_grads = torch.autograd.grad(want, [x, *lib.parameters()], g)
+        assert len(got_grads) == len(want_grads) == (3 if trainable else 1)
+        for a, b in zip(got_grads, want_grads):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-3)
