@@ -6,6 +6,7 @@ benchmark measures are plain code and are checked here.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -116,3 +117,18 @@ def test_hand_written_floors_compute_the_registry_formulas():
         assert len(got_grads) == len(want_grads) == (3 if trainable else 1)
         for a, b in zip(got_grads, want_grads):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_gpu_script_dry_run_on_the_cpu(tmp_path):
+    # the GPU run gets a few scarce minutes when a device is lent: its code must work first time
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHON": sys.executable, "GPU_DRY_RUN_OUT": str(tmp_path)}
+    done = subprocess.run(["bash", "benchmarks/gpu.sh", "--dry-run"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    bandwidth = json.loads((tmp_path / "gpu_bandwidth.json").read_text())
+    assert set(bandwidth["sizes"]["4096"]["entries"]) == {"gelu (built-in)", "gelu-v1", "forest-v1"}
+    epochs = json.loads((tmp_path / "training_cpu.json").read_text())
+    assert set(epochs["runs"]) == {"light@1", "heavy@1"}
