@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     entries = args.entries or [e.id for e in list_entries()]
     specs = [*REFERENCES, *[e for e in entries if e not in REFERENCES]]
     if args.floor:
+        if args.device != "cpu":
+            ap.error("--floor: the hand-written floors are float32 CPU code (numpy's kernels)")
         from _floor import FLOORS
 
         specs += list(FLOORS)
