@@ -59,6 +59,22 @@ def _param_grad(grad_out: torch.Tensor, d: Any, like: torch.Tensor) -> torch.Ten
     return g.to(like.dtype).reshape(like.shape)
 
 
+def _composed_grads(steps: Any, x: torch.Tensor, params: Any, grad_out: torch.Tensor,
+                    needs: tuple[bool, ...]) -> tuple[torch.Tensor | None, ...]:
+    """Input and constant gradients from the derivative ``steps`` run as plain composed ops (the
+    backward under tracing, transforms or a double backward): differentiable and batchable."""
+    values = iter(run_steps(steps[0], steps[1], x, params))
+    grads: list[torch.Tensor | None] = []
+    for i, need in enumerate(needs):
+        if not need:
+            grads.append(None)
+        elif i == 0:
+            grads.append(grad_out * next(values))
+        else:
+            grads.append(_param_grad(grad_out, next(values), params[i - 1]))
+    return tuple(grads)
+
+
 def _output_sets(n_params: int) -> list[tuple[int, ...]]:
     """Output tuples the backward may ask for (d/dx is output 1, d/dparam_i is 2+i)."""
     if n_params <= 5:
@@ -121,11 +137,7 @@ def _autograd_function(program: Program, second_order: bool = False) -> type[tor
         (wanted, fast): functional_steps(program, wanted, fast) for wanted in _output_sets(program.n_params) for fast in (False, True)
     }
 
-    save_derivative = saves_derivative(program) and not second_order
-    # small inputs (at most executor.SMALL_BYTES) save f' even where it costs as much as the
-    # backward's re-evaluation: the backward is then one multiply instead of a run of the
-    # program (in a Light-network epoch 3*x + sin(x) measured 366 us a step against 443)
-    may_save_derivative = not second_order
+    save_derivative = saves_derivative(program)
 
     def eager(x: torch.Tensor, params: tuple[Any, ...]) -> bool:
         # write into reused buffers unless tracing, recording a graph (double backward), or
@@ -139,7 +151,10 @@ def _autograd_function(program: Program, second_order: bool = False) -> type[tor
             ctx.derivative = False
             if eager(x, params):
                 needs = ctx.needs_input_grad
-                joint = save_derivative or (may_save_derivative and x.numel() * x.element_size() <= executor.SMALL_BYTES)
+                # small inputs (at most executor.SMALL_BYTES) save f' even where it costs as much
+                # as the backward's re-evaluation: the backward is then one multiply instead of a
+                # run of the program (in a Light epoch 3*x + sin(x) measured 366 us a step against 443)
+                joint = not second_order and (save_derivative or x.numel() * x.element_size() <= executor.SMALL_BYTES)
                 if joint and needs[0] and not any(needs[1:]) and not _input_needs_gradient(x):
                     # no constant needs a gradient: compute f and f' together and keep f'(x)
                     # (still one saved tensor); the backward is one multiply. Not where the
@@ -183,12 +198,12 @@ def _autograd_function(program: Program, second_order: bool = False) -> type[tor
             # buffers and out= forms of the fused backward are for plain tensors only
             fused = (eager(x, ctx.params) and grad_out.dtype == x.dtype and grad_out.shape == x.shape
                      and type(grad_out) is torch.Tensor and not is_functorch_wrapped(grad_out))
-            if fused:  # grad_out * f'(x) and the parameter sums computed chunk by chunk
-                values = iter(backward_into(program, x, ctx.params, grad_out, wanted))
-            else:
+            if not fused:
                 fast = _compiling()
                 steps = backward_steps.get((wanted, fast)) or functional_steps(program, wanted, fast)
-                values = iter(run_steps(steps[0], steps[1], x, ctx.params))
+                return _composed_grads(steps, x, ctx.params, grad_out, needs)
+            # grad_out * f'(x) and the parameter sums computed chunk by chunk
+            values = iter(backward_into(program, x, ctx.params, grad_out, wanted))
             grads: list[torch.Tensor | None] = []
             for i, need in enumerate(needs):
                 if not need:
@@ -196,12 +211,10 @@ def _autograd_function(program: Program, second_order: bool = False) -> type[tor
                     continue
                 d = next(values)
                 if i == 0:
-                    grads.append(d if fused else grad_out * d)
-                elif fused:
+                    grads.append(d)
+                else:
                     like = ctx.params[i - 1]
                     grads.append(d if d.dtype == like.dtype and d.dim() == 0 == like.dim() else d.to(like.dtype).reshape(like.shape))
-                else:
-                    grads.append(_param_grad(grad_out, d, ctx.params[i - 1]))
             return tuple(grads)
 
     SymbolicFunction.__name__ = SymbolicFunction.__qualname__ = "SymbolicFunction"
@@ -251,17 +264,7 @@ def _transform_function(program: Program) -> type[torch.autograd.Function]:
             wanted = tuple(i + 1 for i, need in enumerate(needs) if need)
             if not wanted:
                 return (None,) * len(needs)
-            steps = functional_steps(program, wanted)
-            values = iter(run_steps(steps[0], steps[1], x, params))
-            grads: list[torch.Tensor | None] = []
-            for i, need in enumerate(needs):
-                if not need:
-                    grads.append(None)
-                elif i == 0:
-                    grads.append(grad_out * next(values))
-                else:
-                    grads.append(_param_grad(grad_out, next(values), params[i - 1]))
-            return tuple(grads)
+            return _composed_grads(functional_steps(program, wanted), x, params, grad_out, needs)
 
     return SymbolicTransformFunction
 
